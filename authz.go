@@ -1,0 +1,409 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/seed31d61d31/authz/internal/jwks"
+)
+
+// Defaults of the options.
+const (
+	// DefaultLeeway is the clock skew allowed on "exp", "nbf" and "iat".
+	DefaultLeeway = 30 * time.Second
+	// DefaultMaxTokenBytes is the largest token accepted; larger ones are
+	// refused before any decoding.
+	DefaultMaxTokenBytes = 8 << 10
+	// DefaultRefreshInterval is the longest time between two background JWKS
+	// fetches.
+	DefaultRefreshInterval = time.Hour
+	// DefaultRefreshCooldown is the shortest time between two JWKS fetches
+	// caused by tokens with an unknown "kid".
+	DefaultRefreshCooldown = time.Minute
+)
+
+// defaultAlgorithms are the asymmetric JWS algorithms (RFC 7518, RFC 8037)
+// accepted by default. "none" and HMAC are never accepted: a resource server
+// holds no shared secret, and HMAC over a public key is the classic
+// key-confusion attack (RFC 8725 section 2.1).
+var defaultAlgorithms = []string{
+	"ES256", "ES384", "ES512",
+	"RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512",
+	"EdDSA",
+}
+
+// Validator validates access tokens issued by one or more trusted issuers for
+// one or more audiences. Build it once with [New], share it, and [Validator.Close]
+// it on shutdown. It is safe for concurrent use.
+type Validator struct {
+	issuers   map[string]*jwks.Set
+	audiences []string
+	anyOrg    bool
+	algs      map[string]bool
+	leeway    time.Duration
+	maxBytes  int
+	relaxTyp  bool
+	now       func() time.Time
+	log       *slog.Logger
+	parser    *jwt.Parser
+	// opaqueHint is the message for a token with no dots.
+	opaqueHint string
+}
+
+// New returns a Validator that accepts tokens whose "iss" is issuer and
+// whose "aud" contains one of audiences. For Logto, issuer is the tenant's
+// endpoint plus "/oidc" (https://<tenant>.logto.app/oidc) and an audience is
+// an API resource indicator (https://api.example.com). Accept organization
+// tokens with [OrganizationAudience](id) for one organization, or
+// [AnyOrganization] for every one.
+//
+// New checks every input and returns an error naming the bad one. It does no
+// I/O in the caller's goroutine: keys are fetched in the background, and
+// until they arrive [Validator.Validate] returns [ErrKeysUnavailable]. The
+// JWKS URL is found through the issuer's OIDC discovery document
+// (<issuer>/.well-known/openid-configuration), falling back to <issuer>/jwks;
+// [WithJWKSURL] sets it explicitly.
+func New(issuer string, audiences []string, opts ...Option) (*Validator, error) {
+	c := config{
+		issuers:         []string{issuer},
+		jwksURLs:        map[string]string{},
+		algorithms:      defaultAlgorithms,
+		leeway:          DefaultLeeway,
+		maxTokenBytes:   DefaultMaxTokenBytes,
+		refreshInterval: DefaultRefreshInterval,
+		refreshCooldown: DefaultRefreshCooldown,
+		now:             time.Now,
+		client:          http.DefaultClient,
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("authz: nil Option")
+		}
+		o.apply(&c)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	v := &Validator{
+		issuers:  make(map[string]*jwks.Set, len(c.issuers)),
+		algs:     make(map[string]bool, len(c.algorithms)),
+		leeway:   c.leeway,
+		maxBytes: c.maxTokenBytes,
+		relaxTyp: c.relaxTyp,
+		now:      c.now,
+		log:      c.logger,
+	}
+	for _, a := range c.algorithms {
+		v.algs[a] = true
+	}
+	// Claims are checked by claims(), in our order and with our errors.
+	v.parser = jwt.NewParser(jwt.WithoutClaimsValidation())
+	if len(audiences) == 0 {
+		return nil, errors.New("authz: no audience: give the API's resource indicator, OrganizationAudience(id) or AnyOrganization")
+	}
+	for _, a := range audiences {
+		switch {
+		case a == AnyOrganization:
+			v.anyOrg = true
+		case strings.TrimSpace(a) != a || a == "":
+			return nil, fmt.Errorf("authz: audience %q is empty or has surrounding spaces", a)
+		case strings.HasPrefix(a, organizationPrefix) && !validOrgID(a[len(organizationPrefix):]):
+			return nil, fmt.Errorf("authz: audience %q has an invalid organization id", a)
+		default:
+			if !slices.Contains(v.audiences, a) {
+				v.audiences = append(v.audiences, a)
+			}
+		}
+	}
+	v.opaqueHint = "token is not a JWT: most likely a Logto opaque access token; request the token with resource=<your API indicator>"
+	if len(v.audiences) > 0 {
+		v.opaqueHint = "token is not a JWT: most likely a Logto opaque access token; request the token with resource=" + v.audiences[0]
+	}
+	for u := range c.jwksURLs {
+		if !slices.Contains(c.issuers, u) {
+			return nil, fmt.Errorf("authz: WithJWKSURL names issuer %q, which is not configured", u)
+		}
+	}
+	seen := map[string]bool{}
+	for _, iss := range c.issuers {
+		if seen[iss] {
+			return nil, fmt.Errorf("authz: issuer %q given twice", iss)
+		}
+		seen[iss] = true
+		if err := checkURL("issuer", iss, c.insecureHTTP); err != nil {
+			return nil, err
+		}
+		if u := c.jwksURLs[iss]; u != "" {
+			if err := checkURL("JWKS URL", u, c.insecureHTTP); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Every input is checked: start a key set per issuer.
+	for _, iss := range c.issuers {
+		set, err := jwks.New(jwks.Options{
+			Issuer:          iss,
+			URL:             c.jwksURLs[iss],
+			Client:          c.client,
+			RefreshInterval: c.refreshInterval,
+			Cooldown:        c.refreshCooldown,
+			AllowHTTP:       c.insecureHTTP || isLoopback(iss),
+			Now:             c.now,
+			Logger:          c.logger,
+		})
+		if err != nil {
+			v.Close()
+			return nil, fmt.Errorf("authz: key set for %q: %w", iss, err)
+		}
+		v.issuers[iss] = set
+	}
+	return v, nil
+}
+
+// Close stops the background key refresh. Validate must not be called after
+// Close. It is safe to call more than once.
+func (v *Validator) Close() {
+	for _, s := range v.issuers {
+		s.Close()
+	}
+}
+
+// config collects the options; New checks it once.
+type config struct {
+	issuers         []string
+	jwksURLs        map[string]string
+	algorithms      []string
+	leeway          time.Duration
+	maxTokenBytes   int
+	refreshInterval time.Duration
+	refreshCooldown time.Duration
+	relaxTyp        bool
+	insecureHTTP    bool
+	now             func() time.Time
+	client          *http.Client
+	logger          *slog.Logger
+	err             error
+}
+
+func (c *config) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("authz: "+format, args...)
+	}
+}
+
+// Option configures a [Validator]. Options are made by the With… and
+// Insecure… functions of this package; their zero values are never needed.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithIssuer trusts one more issuer, for instance the same Logto tenant
+// reached through a custom domain (https://auth.example.com/oidc). Each
+// issuer has its own key set: a token's key is looked up only in the set of
+// the issuer it names.
+func WithIssuer(issuer string) Option {
+	return optionFunc(func(c *config) { c.issuers = append(c.issuers, issuer) })
+}
+
+// WithJWKSURL sets the JWKS URL of a configured issuer instead of finding it
+// through OIDC discovery. For Logto it is <issuer>/jwks.
+func WithJWKSURL(issuer, jwksURL string) Option {
+	return optionFunc(func(c *config) { c.jwksURLs[issuer] = jwksURL })
+}
+
+// WithAlgorithms replaces the allowed signature algorithms. The default is
+// ES256, ES384, ES512, RS256, RS384, RS512, PS256, PS384, PS512 and EdDSA;
+// Logto signs with ES384 by default (RS256 after a rotation to RSA). Only
+// those names are accepted: "none" and HMAC algorithms make New fail.
+func WithAlgorithms(algs ...string) Option {
+	return optionFunc(func(c *config) {
+		if len(algs) == 0 {
+			c.fail("WithAlgorithms needs at least one algorithm")
+			return
+		}
+		for _, a := range algs {
+			if !slices.Contains(defaultAlgorithms, a) {
+				c.fail("algorithm %q is not allowed; choose from %s", a, strings.Join(defaultAlgorithms, ", "))
+				return
+			}
+		}
+		c.algorithms = slices.Clone(algs)
+	})
+}
+
+// WithLeeway sets the clock skew tolerated on "exp", "nbf" and "iat".
+// Default [DefaultLeeway] (30 s); it must be between 0 and 5 minutes.
+func WithLeeway(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d < 0 || d > 5*time.Minute {
+			c.fail("leeway %v is outside [0, 5m]", d)
+			return
+		}
+		c.leeway = d
+	})
+}
+
+// WithMaxTokenBytes sets the size of the largest token accepted. Default
+// [DefaultMaxTokenBytes] (8 KiB); it must be at least 512.
+func WithMaxTokenBytes(n int) Option {
+	return optionFunc(func(c *config) {
+		if n < 512 {
+			c.fail("maximum token size %d is below 512 bytes", n)
+			return
+		}
+		c.maxTokenBytes = n
+	})
+}
+
+// WithHTTPClient sets the client used for discovery and JWKS requests.
+// Default [http.DefaultClient]; every request is bounded by a 10 s timeout
+// and the response by 1 MiB either way.
+func WithHTTPClient(client *http.Client) Option {
+	return optionFunc(func(c *config) {
+		if client == nil {
+			c.fail("WithHTTPClient(nil)")
+			return
+		}
+		c.client = client
+	})
+}
+
+// WithRefreshInterval sets the longest time between background JWKS
+// fetches. Default [DefaultRefreshInterval] (1 h). A shorter Cache-Control
+// max-age on the JWKS response is honoured down to 5 minutes (or d, if
+// smaller). It must be at least 1 s.
+func WithRefreshInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d < time.Second {
+			c.fail("refresh interval %v is below 1s", d)
+			return
+		}
+		c.refreshInterval = d
+	})
+}
+
+// WithRefreshCooldown sets the shortest time between two JWKS fetches caused
+// by tokens with an unknown "kid". Default [DefaultRefreshCooldown] (1 min).
+// Within the cooldown such a token fails at once with [ErrUnknownKey]; no
+// request ever waits for the cooldown to pass. Concurrent requests with
+// unknown kids share one fetch. It must not be negative.
+func WithRefreshCooldown(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d < 0 {
+			c.fail("refresh cooldown %v is negative", d)
+			return
+		}
+		c.refreshCooldown = d
+	})
+}
+
+// WithClock sets the clock used for "exp", "nbf", "iat" and the refresh
+// cooldown. Default [time.Now]. Tests use it to make time exact.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		if now == nil {
+			c.fail("WithClock(nil)")
+			return
+		}
+		c.now = now
+	})
+}
+
+// WithLogger sets the logger for key refresh events (keys added and removed,
+// failed fetches). Default [slog.Default]. Tokens are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l == nil {
+			c.fail("WithLogger(nil)")
+			return
+		}
+		c.logger = l
+	})
+}
+
+// InsecureRelaxTokenType also accepts tokens whose "typ" header is missing or
+// "JWT", for issuers that do not follow RFC 9068. What it gives up: an OIDC ID
+// token whose "aud" names your API would then pass as an access token. Logto
+// always sets "at+jwt", so Logto users never need this. By default "typ" must
+// be "at+jwt" or "application/at+jwt".
+func InsecureRelaxTokenType() Option {
+	return optionFunc(func(c *config) { c.relaxTyp = true })
+}
+
+// InsecureAllowHTTP allows issuers and JWKS URLs over plain http on
+// non-loopback hosts (a self-hosted Logto inside a private network). What it
+// gives up: anyone on the path can replace the keys. Loopback addresses
+// (localhost, 127.0.0.0/8, ::1) are always allowed over http, for tests and
+// local development; everything else must be https by default.
+func InsecureAllowHTTP() Option {
+	return optionFunc(func(c *config) { c.insecureHTTP = true })
+}
+
+func checkURL(what, raw string, allowHTTP bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("authz: %s %q is not an absolute URL without query or fragment", what, raw)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && (allowHTTP || isLoopback(raw)):
+	default:
+		return fmt.Errorf("authz: %s %q must use https (InsecureAllowHTTP allows http)", what, raw)
+	}
+	if what == "issuer" && strings.HasSuffix(raw, "/") {
+		return fmt.Errorf("authz: issuer %q ends with a slash; Logto's has none (https://<tenant>.logto.app/oidc)", raw)
+	}
+	return nil
+}
+
+func isLoopback(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Validate validates one access token and returns its claims. ctx bounds the
+// wait for a JWKS fetch caused by an unknown "kid"; Validate never waits for a
+// rate limit. The checks, in order (cheapest rejection first):
+//
+//  1. size and shape: at most the maximum size, three base64url segments;
+//  2. header: "alg" in the allow-list, no "crit"; "jku", "x5u", "jwk" and "x5c" are ignored;
+//  3. "typ" is "at+jwt" (RFC 9068);
+//  4. "iss" is a configured issuer: it selects the key set;
+//  5. key: by "kid" from that issuer's JWKS, fitting "alg";
+//  6. signature;
+//  7. "aud" names a configured audience;
+//  8. "exp" (required), "nbf", "iat" against the clock, with leeway.
+//
+// Every failure is an [*Error] matching one of the sentinel errors.
+//
+// Departure from DESIGN.md's order: "iss" is checked before the key, because
+// the issuer chooses which key set to look in; an untrusted issuer fails
+// before any key lookup.
+func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+	return v.validate(ctx, token)
+}

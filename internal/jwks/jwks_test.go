@@ -1,0 +1,422 @@
+package jwks
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// server is a JWKS endpoint whose answer a test can change.
+type server struct {
+	*httptest.Server
+	mu      sync.Mutex
+	body    string
+	status  int
+	header  http.Header
+	hits    atomic.Int64
+	discovs atomic.Int64
+	disco   string // discovery document; "" answers 404
+	block   chan struct{}
+}
+
+func newServer(t *testing.T) *server {
+	s := &server{status: http.StatusOK}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		body, status, header, disco, block := s.body, s.status, s.header, s.disco, s.block
+		s.mu.Unlock()
+		if strings.HasSuffix(r.URL.Path, "/.well-known/openid-configuration") {
+			s.discovs.Add(1)
+			if disco == "" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(disco))
+			return
+		}
+		s.hits.Add(1)
+		if block != nil {
+			select {
+			case <-block:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *server) set(status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status, s.body = status, body
+}
+
+func ecKey(t *testing.T, c elliptic.Curve) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(c, rand.Reader)
+	require.NoError(t, err)
+	return k
+}
+
+// jwkJSON marshals a public key as a JWK with the given metadata.
+func jwkJSON(t *testing.T, pub any, kid, alg string) string {
+	j, err := jwkset.NewJWKFromKey(pub, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: kid, ALG: jwkset.ALG(alg), USE: jwkset.UseSig}})
+	require.NoError(t, err)
+	b, err := json.Marshal(j.Marshal())
+	require.NoError(t, err)
+	return string(b)
+}
+
+func set(keys ...string) string { return `{"keys":[` + strings.Join(keys, ",") + `]}` }
+
+// fakeClock is a clock a test moves by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func start(t *testing.T, s *server, clock *fakeClock, mod ...func(*Options)) *Set {
+	opts := Options{
+		Issuer:          s.URL + "/oidc",
+		URL:             s.URL + "/oidc/jwks",
+		RefreshInterval: time.Hour,
+		Cooldown:        time.Minute,
+		Now:             clock.Now,
+	}
+	for _, m := range mod {
+		m(&opts)
+	}
+	ks, err := New(opts)
+	require.NoError(t, err)
+	t.Cleanup(ks.Close)
+	require.NoError(t, ks.WaitReady(context.Background()))
+	return ks
+}
+
+func TestKeyInference(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	shortRSA, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	p256, p384 := ecKey(t, elliptic.P256()), ecKey(t, elliptic.P384())
+	tests := []struct {
+		name    string
+		jwk     string
+		wantAlg string // "" means the key is skipped
+	}{
+		{name: "RSA without alg is RS256", jwk: jwkJSON(t, &rsaKey.PublicKey, "rsa", ""), wantAlg: "RS256"},
+		{name: "RSA with PS256 keeps it", jwk: jwkJSON(t, &rsaKey.PublicKey, "rsa", "PS256"), wantAlg: "PS256"},
+		{name: "RSA declared ES384 is skipped", jwk: jwkJSON(t, &rsaKey.PublicKey, "rsa", "ES384")},
+		{name: "RSA under 2048 bits is skipped", jwk: jwkJSON(t, &shortRSA.PublicKey, "rsa", "")},
+		{name: "P-384 without alg is ES384", jwk: jwkJSON(t, &p384.PublicKey, "ec", ""), wantAlg: "ES384"},
+		{name: "P-256 with ES256", jwk: jwkJSON(t, &p256.PublicKey, "ec", "ES256"), wantAlg: "ES256"},
+		{name: "P-256 declared ES384 is skipped", jwk: jwkJSON(t, &p256.PublicKey, "ec", "ES384")},
+		{name: "encryption key is skipped", jwk: strings.Replace(jwkJSON(t, &p256.PublicKey, "ec", "ES256"), `"use":"sig"`, `"use":"enc"`, 1)},
+		{name: "key without kid is skipped", jwk: jwkJSON(t, &p256.PublicKey, "", "ES256")},
+		{name: "symmetric key is skipped", jwk: `{"kty":"oct","kid":"ec","k":"c2VjcmV0","alg":"HS256"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m jwkset.JWKMarshal
+			require.NoError(t, json.Unmarshal([]byte(tt.jwk), &m))
+			jwk, err := usable(m)
+			if tt.wantAlg == "" {
+				assert.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantAlg, jwk.Marshal().ALG.String())
+		})
+	}
+}
+
+func TestFetchAndLookup(t *testing.T) {
+	s := newServer(t)
+	k1 := ecKey(t, elliptic.P384())
+	s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+	ks := start(t, s, &fakeClock{now: time.Unix(1e9, 0)})
+
+	jwk, err := ks.KeyRead(context.Background(), "k1")
+	require.NoError(t, err)
+	assert.Equal(t, "ES384", jwk.Marshal().ALG.String())
+	assert.Equal(t, int64(1), s.hits.Load())
+	assert.True(t, ks.Loaded())
+	assert.Equal(t, []string{"k1"}, ks.KeyIDs())
+}
+
+func TestDiscovery(t *testing.T) {
+	k1 := ecKey(t, elliptic.P384())
+	t.Run("jwks_uri from the discovery document", func(t *testing.T) {
+		s := newServer(t)
+		s.disco = `{"issuer":"` + s.URL + `/oidc","jwks_uri":"` + s.URL + `/keys"}`
+		s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+		ks := start(t, s, &fakeClock{}, func(o *Options) { o.URL = ""; o.AllowHTTP = true })
+		_, err := ks.KeyRead(context.Background(), "k1")
+		require.NoError(t, err)
+		assert.Equal(t, s.URL+"/keys", ks.url)
+	})
+	t.Run("no discovery document falls back to issuer/jwks", func(t *testing.T) {
+		s := newServer(t)
+		s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+		ks := start(t, s, &fakeClock{}, func(o *Options) { o.URL = "" })
+		_, err := ks.KeyRead(context.Background(), "k1")
+		require.NoError(t, err)
+		assert.Equal(t, s.URL+"/oidc/jwks", ks.url)
+	})
+	t.Run("document for another issuer is refused", func(t *testing.T) {
+		s := newServer(t)
+		s.disco = `{"issuer":"https://evil.example/oidc","jwks_uri":"` + s.URL + `/keys"}`
+		s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+		ks := start(t, s, &fakeClock{}, func(o *Options) { o.URL = ""; o.AllowHTTP = true })
+		_, err := ks.KeyRead(context.Background(), "k1")
+		assert.ErrorIs(t, err, ErrUnavailable)
+		assert.Equal(t, int64(0), s.hits.Load())
+	})
+	t.Run("http jwks_uri is refused unless allowed", func(t *testing.T) {
+		s := newServer(t)
+		s.disco = `{"issuer":"` + s.URL + `/oidc","jwks_uri":"` + s.URL + `/keys"}`
+		s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+		ks := start(t, s, &fakeClock{}, func(o *Options) { o.URL = "" })
+		_, err := ks.KeyRead(context.Background(), "k1")
+		assert.ErrorIs(t, err, ErrUnavailable)
+	})
+}
+
+func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
+	k1, k2 := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P384())
+	good := set(jwkJSON(t, &k1.PublicKey, "k1", "ES384"))
+	tests := []struct {
+		name   string
+		status int
+		body   string
+	}{
+		{name: "500", status: 500, body: "oops"},
+		{name: "404", status: 404, body: "not found"},
+		{name: "malformed JSON", status: 200, body: `{"keys":[`},
+		{name: "HTML", status: 200, body: "<html>maintenance</html>"},
+		{name: "empty set", status: 200, body: `{"keys":[]}`},
+		{name: "only unusable keys", status: 200, body: set(`{"kty":"XYZ","kid":"x"}`)},
+		{name: "over the size cap", status: 200, body: set(jwkJSON(t, &k2.PublicKey, "k2", "ES384"), `{"kty":"EC","kid":"pad","x":"` + strings.Repeat("A", 2000) + `"}`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t)
+			s.set(200, good)
+			clock := &fakeClock{now: time.Unix(1e9, 0)}
+			ks := start(t, s, clock, func(o *Options) { o.MaxBytes = 1500 })
+			_, err := ks.KeyRead(context.Background(), "k1")
+			require.NoError(t, err)
+
+			s.set(tt.status, tt.body)
+			clock.Add(2 * time.Minute) // past the cooldown
+			_, err = ks.KeyRead(context.Background(), "k2")
+			assert.ErrorIs(t, err, ErrNotFound)
+			assert.Equal(t, int64(2), s.hits.Load(), "the unknown kid caused one fetch")
+
+			_, err = ks.KeyRead(context.Background(), "k1")
+			assert.NoError(t, err, "the last good keys still serve")
+		})
+	}
+}
+
+func TestOneBadKeyDoesNotBlockTheOthers(t *testing.T) {
+	s := newServer(t)
+	k1 := ecKey(t, elliptic.P384())
+	s.set(200, set(
+		`{"kty":"EC","crv":"P-384","kid":"bad","x":"AAAA","y":"AAAA"}`,
+		`{"kty":"OKP","crv":"X25519","kid":"x25519","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}`,
+		jwkJSON(t, &k1.PublicKey, "k1", "ES384"),
+		jwkJSON(t, &k1.PublicKey, "k1", "ES384"), // duplicate kid: first wins
+	))
+	ks := start(t, s, &fakeClock{})
+	_, err := ks.KeyRead(context.Background(), "k1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"k1"}, ks.KeyIDs())
+}
+
+func TestRemovedKeyStopsAfterRefresh(t *testing.T) {
+	s := newServer(t)
+	k1, k2 := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P384())
+	s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384"), jwkJSON(t, &k2.PublicKey, "k2", "ES384")))
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	var removed []string
+	ks := start(t, s, clock, func(o *Options) { o.OnChange = func(r []string) { removed = r } })
+	_, err := ks.KeyRead(context.Background(), "k1")
+	require.NoError(t, err)
+
+	s.set(200, set(jwkJSON(t, &k2.PublicKey, "k2", "ES384"), jwkJSON(t, &k2.PublicKey, "k3", "ES384")))
+	clock.Add(2 * time.Minute)
+	_, err = ks.KeyRead(context.Background(), "k3") // unknown kid: refresh
+	require.NoError(t, err)
+	_, err = ks.KeyRead(context.Background(), "k1")
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.Equal(t, []string{"k1"}, removed)
+}
+
+func TestUnknownKIDStampedeCausesOneFetchPerCooldown(t *testing.T) {
+	s := newServer(t)
+	k1 := ecKey(t, elliptic.P384())
+	s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	ks := start(t, s, clock)
+	require.Equal(t, int64(1), s.hits.Load())
+
+	stampede := func() {
+		var wg sync.WaitGroup
+		for i := range 1000 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := ks.KeyRead(context.Background(), "unknown-"+string(rune('a'+i%26)))
+				assert.ErrorIs(t, err, ErrNotFound)
+			}()
+		}
+		wg.Wait()
+	}
+	stampede() // inside the cooldown of the initial fetch: no fetch at all
+	assert.Equal(t, int64(1), s.hits.Load())
+
+	clock.Add(time.Minute)
+	s.mu.Lock()
+	s.block = make(chan struct{}) // hold the fetch so that every caller joins it
+	s.mu.Unlock()
+	go func() {
+		for s.hits.Load() < 2 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		s.mu.Lock()
+		close(s.block)
+		s.block = nil
+		s.mu.Unlock()
+	}()
+	stampede()
+	assert.Equal(t, int64(2), s.hits.Load(), "one shared fetch after the cooldown")
+}
+
+func TestWaiterGivesUpWithItsContext(t *testing.T) {
+	s := newServer(t)
+	k1 := ecKey(t, elliptic.P384())
+	s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	ks := start(t, s, clock)
+	s.mu.Lock()
+	s.block = make(chan struct{})
+	s.mu.Unlock()
+	clock.Add(time.Hour)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := ks.KeyRead(ctx, "k2")
+	assert.ErrorIs(t, err, ErrNotFound, "a loaded set answers not found even when the wait ended")
+	s.mu.Lock()
+	close(s.block)
+	s.block = nil
+	s.mu.Unlock()
+}
+
+func TestUnavailableThenRecovers(t *testing.T) {
+	s := newServer(t)
+	k1 := ecKey(t, elliptic.P384())
+	s.set(503, "down")
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	ks := start(t, s, clock)
+
+	_, err := ks.KeyRead(context.Background(), "k1")
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.False(t, ks.Loaded())
+
+	s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+	clock.Add(time.Minute)
+	_, err = ks.KeyRead(context.Background(), "k1")
+	assert.NoError(t, err)
+}
+
+func TestCacheControl(t *testing.T) {
+	tests := []struct {
+		header   string
+		interval time.Duration
+		want     time.Duration
+	}{
+		{header: "", interval: time.Hour, want: time.Hour},
+		{header: "no-cache, max-age=0, must-revalidate", interval: time.Hour, want: 5 * time.Minute},
+		{header: "max-age=900", interval: time.Hour, want: 15 * time.Minute},
+		{header: "public, max-age=86400", interval: time.Hour, want: time.Hour},
+		{header: "max-age=0", interval: time.Minute, want: time.Minute},
+		{header: "max-age=oops", interval: time.Hour, want: time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			s := &Set{opts: Options{RefreshInterval: tt.interval}}
+			assert.Equal(t, tt.want, s.nextRefresh(http.Header{"Cache-Control": {tt.header}}))
+		})
+	}
+}
+
+func TestCloseStopsEverything(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s := newServer(t)
+	s.mu.Lock()
+	s.block = make(chan struct{}) // a fetch hangs
+	s.mu.Unlock()
+	ks, err := New(Options{Issuer: s.URL + "/oidc", URL: s.URL + "/oidc/jwks", RefreshInterval: time.Hour, Timeout: time.Minute})
+	require.NoError(t, err)
+	for s.hits.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ks.Close()
+	s.Close()
+	http.DefaultClient.CloseIdleConnections()
+	// Polled by hand: assert.Eventually runs its own goroutines.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "goroutines left after Close")
+}
+
+func TestStorageIsReadOnly(t *testing.T) {
+	s := newServer(t)
+	k1 := ecKey(t, elliptic.P384())
+	s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+	ks := start(t, s, &fakeClock{})
+	ctx := context.Background()
+	assert.ErrorIs(t, ks.KeyWrite(ctx, jwkset.JWK{}), errReadOnly)
+	assert.ErrorIs(t, ks.KeyReplaceAll(ctx, nil), errReadOnly)
+	_, err := ks.KeyDelete(ctx, "k1")
+	assert.ErrorIs(t, err, errReadOnly)
+	js, err := ks.JSON(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, string(js), `"kid":"k1"`)
+	assert.NotContains(t, string(js), `"d":`)
+}

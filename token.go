@@ -1,0 +1,420 @@
+package authz
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/seed31d61d31/authz/internal/jwks"
+)
+
+// Token is a raw bearer token. It prints and logs as "REDACTED" (through
+// fmt's Stringer and GoStringer and [slog.LogValuer]), so a Token that ends
+// up in a log line or an error does not leak. Convert it with string(t) where
+// the real value is needed, e.g. to forward it downstream.
+type Token string
+
+// String returns "REDACTED"; use string(t) for the token itself.
+func (Token) String() string { return "REDACTED" }
+
+// GoString returns "REDACTED" for the %#v verb.
+func (Token) GoString() string { return "REDACTED" }
+
+// LogValue implements [slog.LogValuer]: a Token logs as "REDACTED".
+func (Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// Claims are the validated claims of an access token (RFC 9068 section 2.2),
+// parsed once. Fields of claims the token lacks are zero.
+type Claims struct {
+	// Issuer is "iss", one of the configured issuers.
+	Issuer string
+	// Subject is "sub": the user id, or for a machine-to-machine token the
+	// application id (then equal to ClientID).
+	Subject string
+	// Audience is "aud" as a list, whether the token carried a string or an array.
+	Audience []string
+	// ClientID is "client_id", the application that obtained the token.
+	ClientID string
+	// Scopes are the permissions in "scope" (a space-separated string or a
+	// JSON array). A missing or empty "scope" gives no scopes.
+	Scopes []string
+	// OrganizationID is the organization the token is for: from the audience
+	// "urn:logto:organization:<id>" of an organization token, or from the
+	// "organization_id" claim of an organization-level API token. Empty for a
+	// token with no organization.
+	OrganizationID string
+	// Actor is "act.sub" (RFC 8693): the user acting on behalf of Subject, as
+	// in Logto's impersonation. Empty when there is no actor.
+	Actor string
+	// ExpiresAt is "exp".
+	ExpiresAt time.Time
+	// IssuedAt is "iat"; zero if absent.
+	IssuedAt time.Time
+	// NotBefore is "nbf"; zero if absent (Logto never sets it).
+	NotBefore time.Time
+	// TokenID is "jti".
+	TokenID string
+
+	token Token
+	org   bool // the organization came from an organization audience
+}
+
+// IsMachine reports whether the token was issued to an application for
+// itself (client credentials): the subject is the client.
+func (c *Claims) IsMachine() bool {
+	return c.Subject != "" && c.Subject == c.ClientID
+}
+
+// IsOrganizationToken reports whether this is an organization token, whose
+// audience is "urn:logto:organization:<id>", as opposed to an access token
+// for an API resource (which may still carry an organization_id).
+func (c *Claims) IsOrganizationToken() bool { return c.org }
+
+// HasScopes reports whether the token grants every one of scopes. It is true
+// when scopes is empty.
+func (c *Claims) HasScopes(scopes ...string) bool {
+	for _, s := range scopes {
+		if !slices.Contains(c.Scopes, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// HasAnyScope reports whether the token grants at least one of scopes. It is
+// false when scopes is empty.
+func (c *Claims) HasAnyScope(scopes ...string) bool {
+	for _, s := range scopes {
+		if slices.Contains(c.Scopes, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Token returns the raw token these claims came from, e.g. to forward it to
+// another service. It logs as "REDACTED".
+func (c *Claims) Token() Token { return c.token }
+
+// Decode decodes the token's claims, all of them, into dst, which is a
+// pointer to the caller's own struct (or map), as [json.Unmarshal] does. Use
+// it for custom claims added by Logto's custom token claims script. The JSON
+// is decoded only when Decode is called.
+func (c *Claims) Decode(dst any) error {
+	parts := strings.SplitN(string(c.token), ".", 3)
+	if len(parts) != 3 {
+		return newError(ErrMalformed, "claims hold no token to decode")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return wrapError(ErrMalformed, "claims are not base64url", err)
+	}
+	if err := json.Unmarshal(payload, dst); err != nil {
+		return fmt.Errorf("authz: decoding custom claims: %w", err)
+	}
+	return nil
+}
+
+// wireClaims is the JSON shape of the claims, decoded once by golang-jwt.
+type wireClaims struct {
+	Iss      string      `json:"iss"`
+	Sub      string      `json:"sub"`
+	Aud      stringList  `json:"aud"`
+	ClientID string      `json:"client_id"`
+	Scope    scopeList   `json:"scope"`
+	OrgID    *string     `json:"organization_id"`
+	Act      *actor      `json:"act"`
+	Exp      numericDate `json:"exp"`
+	Nbf      numericDate `json:"nbf"`
+	Iat      numericDate `json:"iat"`
+	Jti      string      `json:"jti"`
+}
+
+type actor struct {
+	Sub string `json:"sub"`
+}
+
+// The jwt.Claims interface. Claims validation is ours (the parser runs with
+// WithoutClaimsValidation), so these are never consulted.
+
+func (*wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
+func (*wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
+func (*wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (*wireClaims) GetIssuer() (string, error)                   { return "", nil }
+func (*wireClaims) GetSubject() (string, error)                  { return "", nil }
+func (*wireClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+// stringList is "aud": a string or an array of strings (RFC 7519 section 4.1.3).
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*l = stringList{s}
+		return nil
+	}
+	if bytes.Equal(b, []byte("null")) {
+		*l = nil
+		return nil
+	}
+	var a []string
+	if err := json.Unmarshal(b, &a); err != nil {
+		return newError(ErrMalformed, `"aud" is neither a string nor an array of strings`)
+	}
+	*l = a
+	return nil
+}
+
+// scopeList is "scope": a space-separated string (RFC 8693 section 4.2,
+// RFC 9068 section 2.2.3), or, leniently, an array of strings.
+type scopeList []string
+
+func (l *scopeList) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		if *l = strings.Fields(s); len(*l) == 0 {
+			*l = nil // "" means no permissions, exactly like a missing "scope"
+		}
+		return nil
+	}
+	if bytes.Equal(b, []byte("null")) {
+		*l = nil
+		return nil
+	}
+	var a []string
+	if err := json.Unmarshal(b, &a); err != nil {
+		return newError(ErrMalformed, `"scope" is neither a string nor an array of strings`)
+	}
+	*l = a
+	return nil
+}
+
+// numericDate is a NumericDate (RFC 7519 section 2): a JSON number of seconds
+// since the epoch, possibly fractional. A string, a negative number or one
+// past the year 9999 is malformed, never a silent zero or a wrapped value.
+type numericDate struct {
+	t   time.Time
+	set bool
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z.
+const maxNumericDate = 253402300799
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || len(b) == 0 || b[0] == '"' || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return newError(ErrMalformed, "a time claim is not a NumericDate between 1970 and 9999")
+	}
+	sec, frac := math.Modf(f)
+	d.t = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	d.set = true
+	return nil
+}
+
+// validate is Validate; see its documentation for the order of checks.
+func (v *Validator) validate(ctx context.Context, raw string) (*Claims, error) {
+	if err := v.checkShape(raw); err != nil {
+		return nil, err
+	}
+	var wc wireClaims
+	var keyErr *Error
+	keyfunc := func(t *jwt.Token) (any, error) {
+		key, err := v.key(ctx, t, &wc)
+		if err != nil {
+			keyErr = err
+			return nil, err
+		}
+		return key, nil
+	}
+	if _, err := v.parser.ParseWithClaims(raw, &wc, keyfunc); err != nil {
+		return nil, parseError(err, keyErr)
+	}
+	return v.claims(raw, &wc)
+}
+
+// parseError maps golang-jwt's errors onto ours.
+func parseError(err error, keyErr *Error) *Error {
+	if keyErr != nil {
+		return keyErr
+	}
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return wrapError(ErrSignature, "signature does not verify", err)
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return wrapError(ErrAlgorithm, `"alg" is missing or unknown`, err)
+	default:
+		return wrapError(ErrMalformed, "header or claims are not valid base64url JSON objects", err)
+	}
+}
+
+// checkShape is rule 1: size, then three non-empty base64url segments.
+func (v *Validator) checkShape(raw string) error {
+	if raw == "" {
+		return newError(ErrMissingToken, "")
+	}
+	if len(raw) > v.maxBytes {
+		return newError(ErrMalformed, fmt.Sprintf("token is %d bytes, over the %d-byte limit", len(raw), v.maxBytes))
+	}
+	dots, bad := 0, false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '.':
+			dots++
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			bad = true
+		}
+	}
+	switch {
+	case dots == 0:
+		return newError(ErrMalformed, v.opaqueHint)
+	case dots == 4:
+		return newError(ErrMalformed, "token has 5 segments: an encrypted JWT (JWE), which is not supported")
+	case dots != 2:
+		return newError(ErrMalformed, fmt.Sprintf("token has %d segments, want 3", dots+1))
+	case bad:
+		return newError(ErrMalformed, "token has a character outside the base64url alphabet (padding, whitespace or non-ASCII)")
+	}
+	return nil
+}
+
+// key implements rules 2 to 5 for golang-jwt, which has already decoded the
+// header and claims: the algorithm, the type, the issuer, and the key by kid.
+func (v *Validator) key(ctx context.Context, t *jwt.Token, wc *wireClaims) (any, *Error) {
+	alg, _ := t.Header["alg"].(string)
+	if !v.algs[alg] {
+		return nil, newError(ErrAlgorithm, fmt.Sprintf("alg %s is not allowed", quoteSafe(alg)))
+	}
+	if _, ok := t.Header["crit"]; ok {
+		return nil, newError(ErrAlgorithm, `header has "crit": no JWS extension is supported`)
+	}
+	if err := v.checkType(t.Header["typ"]); err != nil {
+		return nil, err
+	}
+	set := v.issuers[wc.Iss]
+	if set == nil {
+		if wc.Iss == "" {
+			return nil, newError(ErrIssuer, `token has no "iss"`)
+		}
+		return nil, newError(ErrIssuer, fmt.Sprintf("issuer %s is not trusted", quoteSafe(wc.Iss)))
+	}
+	if _, ok := t.Header["kid"].(string); !ok {
+		return nil, newError(ErrUnknownKey, `token has no "kid"`)
+	}
+	key, err := set.Keyfunc(ctx)(t)
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.Is(err, jwks.ErrUnavailable):
+		return nil, wrapError(ErrKeysUnavailable, "the issuer's keys could not be loaded", err)
+	case errors.Is(err, jwks.ErrNotFound):
+		return nil, wrapError(ErrUnknownKey, `no key in the issuer's JWKS has the token's "kid"`, err)
+	case ctx.Err() != nil:
+		return nil, wrapError(ErrKeysUnavailable, "gave up waiting for the issuer's keys", err)
+	default:
+		return nil, wrapError(ErrUnknownKey, `the key with the token's "kid" is not for its "alg"`, err)
+	}
+}
+
+// checkType is rule 3 (RFC 9068 section 2.1; media types compare
+// case-insensitively, RFC 2045).
+func (v *Validator) checkType(typ any) *Error {
+	s, isString := typ.(string)
+	switch {
+	case strings.EqualFold(s, "at+jwt"), strings.EqualFold(s, "application/at+jwt"):
+		return nil
+	case v.relaxTyp && (typ == nil || strings.EqualFold(s, "JWT") || strings.EqualFold(s, "application/jwt")):
+		return nil
+	case typ == nil:
+		return newError(ErrTokenType, `token has no "typ" header; an access token has "at+jwt" (RFC 9068)`)
+	case !isString:
+		return newError(ErrTokenType, `"typ" header is not a string`)
+	default:
+		return newError(ErrTokenType, fmt.Sprintf(`"typ" is %s, want "at+jwt" (is this an ID token?)`, quoteSafe(s)))
+	}
+}
+
+// claims implements rules 7 and 8 on a token with a verified signature and
+// builds its Claims.
+func (v *Validator) claims(raw string, wc *wireClaims) (*Claims, error) {
+	orgID, orgAud, err := v.audience(wc.Aud)
+	if err != nil {
+		return nil, err
+	}
+	now := v.now()
+	if !wc.Exp.set {
+		return nil, newError(ErrMalformed, `token has no "exp"`)
+	}
+	if !now.Before(wc.Exp.t.Add(v.leeway)) {
+		return nil, newError(ErrExpired, fmt.Sprintf("expired %v ago", now.Sub(wc.Exp.t).Truncate(time.Second)))
+	}
+	if wc.Nbf.set && now.Add(v.leeway).Before(wc.Nbf.t) {
+		return nil, newError(ErrNotYetValid, fmt.Sprintf(`"nbf" is %v in the future`, wc.Nbf.t.Sub(now).Truncate(time.Second)))
+	}
+	if wc.Iat.set && now.Add(v.leeway).Before(wc.Iat.t) {
+		return nil, newError(ErrNotYetValid, fmt.Sprintf(`"iat" is %v in the future`, wc.Iat.t.Sub(now).Truncate(time.Second)))
+	}
+	c := &Claims{
+		Issuer:    wc.Iss,
+		Subject:   wc.Sub,
+		Audience:  wc.Aud,
+		ClientID:  wc.ClientID,
+		Scopes:    wc.Scope,
+		ExpiresAt: wc.Exp.t,
+		IssuedAt:  wc.Iat.t,
+		NotBefore: wc.Nbf.t,
+		TokenID:   wc.Jti,
+		token:     Token(raw),
+	}
+	if wc.Act != nil {
+		c.Actor = wc.Act.Sub
+	}
+	switch {
+	case orgAud && wc.OrgID != nil && *wc.OrgID != orgID:
+		return nil, newError(ErrOrganization, `"organization_id" contradicts the organization audience`)
+	case orgAud:
+		c.OrganizationID, c.org = orgID, true
+	case wc.OrgID != nil:
+		if !validOrgID(*wc.OrgID) {
+			return nil, newError(ErrMalformed, `"organization_id" is not a valid organization id`)
+		}
+		c.OrganizationID = *wc.OrgID
+	}
+	return c, nil
+}
+
+// quoteSafe quotes a value taken from an unverified token for an error
+// message, or says it was withheld when it is long or has unusual bytes.
+func quoteSafe(s string) string {
+	if len(s) > 64 {
+		return "(withheld: too long)"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return "(withheld: unprintable)"
+		}
+	}
+	return strconv.Quote(s)
+}
