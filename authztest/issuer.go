@@ -1,0 +1,242 @@
+package authztest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+)
+
+// jwksCacheControl is the Cache-Control value Logto sends with its JWK Set.
+const jwksCacheControl = "no-cache, max-age=0, must-revalidate"
+
+// Issuer is an in-process OAuth 2.0 / OpenID Connect issuer shaped like a
+// Logto tenant. It serves discovery and a JWK Set over loopback HTTP and mints
+// signed JWT access tokens. Create one with [NewIssuer] and stop it with
+// [Issuer.Close]; the zero value is not usable.
+//
+// All methods are safe for concurrent use.
+type Issuer struct {
+	server *httptest.Server
+	url    string
+	alg    string
+	algo   algorithm
+	now    func() time.Time
+
+	jwksRequests atomic.Int64
+	unavailable  atomic.Bool
+
+	mu       sync.RWMutex // guards the three keys below
+	current  *signingKey  // never nil
+	next     *signingKey  // staged, published, not signing; may be nil
+	previous *signingKey  // retired, still published; may be nil
+}
+
+// config collects the settings of [NewIssuer].
+type config struct {
+	alg string
+	now func() time.Time
+}
+
+// Option configures [NewIssuer]. Options are created by the With functions
+// of this package; a nil Option is ignored.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithAlgorithm sets the algorithm the issuer signs with: "ES384" (the
+// default, Logto's default P-384 key), "ES256" (P-256), "ES512" (P-521) or
+// "RS256" (RSA 2048). Rotated keys use the same algorithm. [NewIssuer]
+// returns an error for any other value, including "".
+func WithAlgorithm(alg string) Option {
+	return optionFunc(func(c *config) { c.alg = alg })
+}
+
+// WithClock sets the clock that gives the default "iat" (and so "exp") of
+// minted tokens, and the reference time of [Expired]. The default is
+// [time.Now]. [NewIssuer] returns an error for a nil function.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.now = now })
+}
+
+// NewIssuer generates a signing key and starts an issuer on a new
+// [httptest.Server] listening on 127.0.0.1. It returns an error if an option
+// is invalid. The caller must call [Issuer.Close] when done.
+func NewIssuer(opts ...Option) (*Issuer, error) {
+	cfg := config{alg: "ES384", now: time.Now}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	algo, ok := algorithms[cfg.alg]
+	if !ok {
+		return nil, fmt.Errorf("authztest: WithAlgorithm: unsupported algorithm %q (want one of %s)", cfg.alg, supportedAlgorithms)
+	}
+	if cfg.now == nil {
+		return nil, errors.New("authztest: WithClock: nil clock")
+	}
+	key, err := newSigningKey(cfg.alg)
+	if err != nil {
+		return nil, err
+	}
+	i := &Issuer{alg: cfg.alg, algo: algo, now: cfg.now, current: key}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /oidc/.well-known/openid-configuration", i.serveDiscovery)
+	mux.HandleFunc("GET /oidc/jwks", i.serveJWKS)
+	i.server = httptest.NewServer(mux)
+	i.url = i.server.URL + "/oidc"
+	return i, nil
+}
+
+// URL returns the issuer identifier: the server's base URL followed by
+// "/oidc", with no trailing slash, as in a Logto tenant
+// ("http://127.0.0.1:PORT/oidc"). It is the value of the "iss" claim and of
+// "issuer" in the discovery document.
+func (i *Issuer) URL() string { return i.url }
+
+// JWKSURL returns the URL of the JWK Set: [Issuer.URL] followed by "/jwks".
+func (i *Issuer) JWKSURL() string { return i.url + "/jwks" }
+
+// Close shuts the server down and blocks until all requests have finished.
+// Minting still works after Close; fetching discovery or keys does not.
+func (i *Issuer) Close() { i.server.Close() }
+
+// JWKSRequests returns how many GET requests the JWK Set endpoint has
+// received since [NewIssuer], including those answered 503 while
+// [Issuer.SetUnavailable] is on.
+func (i *Issuer) JWKSRequests() int { return int(i.jwksRequests.Load()) }
+
+// SetUnavailable switches a simulated outage on (true) or off (false). While
+// it is on, discovery and the JWK Set answer 503 Service Unavailable. Minting
+// is not affected. It is off by default.
+func (i *Issuer) SetUnavailable(down bool) { i.unavailable.Store(down) }
+
+// KeyID returns the "kid" of the current signing key: its RFC 7638 SHA-256
+// JWK thumbprint.
+func (i *Issuer) KeyID() string {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	return i.current.kid
+}
+
+// StageNextKey generates a next key with the issuer's algorithm and publishes
+// it in the JWK Set without signing with it, as Logto does ahead of a
+// rotation. It returns the next key's "kid". If a next key is already staged,
+// it returns that key's "kid" and changes nothing.
+func (i *Issuer) StageNextKey() string {
+	i.mu.RLock()
+	staged := i.next
+	i.mu.RUnlock()
+	if staged != nil {
+		return staged.kid
+	}
+	// Generate outside the lock: RSA key generation is slow.
+	fresh := mustNewSigningKey(i.alg)
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.next == nil {
+		i.next = fresh
+	}
+	return i.next.kid
+}
+
+// RotateKeys makes the staged next key current, staging one first if none is
+// staged. The old current key becomes the previous key and stays published;
+// a key that was previous before is dropped from the JWK Set. Tokens minted
+// afterwards are signed with the new current key. It returns the new current
+// key's "kid".
+func (i *Issuer) RotateKeys() string {
+	i.StageNextKey()
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.next == nil {
+		// Another goroutine rotated between staging and locking.
+		i.next = mustNewSigningKey(i.alg)
+	}
+	i.previous, i.current, i.next = i.current, i.next, nil
+	return i.current.kid
+}
+
+// DropPreviousKey removes the previous key from the JWK Set, as deleting a
+// rotated-out key in Logto does. Tokens it signed must stop validating once
+// a validator refreshes its keys. It does nothing if there is no previous
+// key.
+func (i *Issuer) DropPreviousKey() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.previous = nil
+}
+
+// publishedKeys returns the public JWKs in Logto's order: current, next,
+// previous.
+func (i *Issuer) publishedKeys() []jwkset.JWKMarshal {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	keys := []jwkset.JWKMarshal{i.current.jwk}
+	if i.next != nil {
+		keys = append(keys, i.next.jwk)
+	}
+	if i.previous != nil {
+		keys = append(keys, i.previous.jwk)
+	}
+	return keys
+}
+
+// discovery is the subset of OpenID Provider Metadata a validator needs.
+type discovery struct {
+	Issuer                           string   `json:"issuer"`
+	JWKSURI                          string   `json:"jwks_uri"`
+	TokenEndpoint                    string   `json:"token_endpoint"`
+	ResponseTypesSupported           []string `json:"response_types_supported"`
+	SubjectTypesSupported            []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
+}
+
+func (i *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
+	if i.unavailable.Load() {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	writeJSON(w, discovery{
+		Issuer:                           i.URL(),
+		JWKSURI:                          i.JWKSURL(),
+		TokenEndpoint:                    i.URL() + "/token",
+		ResponseTypesSupported:           []string{"code"},
+		SubjectTypesSupported:            []string{"public"},
+		IDTokenSigningAlgValuesSupported: []string{i.alg},
+	})
+}
+
+func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet { // the pattern also routes HEAD here
+		i.jwksRequests.Add(1)
+	}
+	if i.unavailable.Load() {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Cache-Control", jwksCacheControl)
+	writeJSON(w, jwkset.JWKSMarshal{Keys: i.publishedKeys()})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "authztest: encoding response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
