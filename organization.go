@@ -81,18 +81,20 @@ func (v *Validator) audienceHint(aud []string) string {
 	return "token is not for this API (its resource indicator is not in \"aud\")"
 }
 
-// CheckOrganization returns nil if the token is for the organization orgID,
-// and an error matching [ErrOrganization] otherwise, including when the token
-// has no organization at all. A Logto token for an API requested without an
+// CheckOrganization returns nil if the token is for the organization orgID
+// and grants every one of perms. It returns an error matching
+// [ErrOrganization] when the token is for another organization or for none,
+// whatever its scopes, and one matching [ErrInsufficientScope] when a
+// permission is missing. A Logto token for an API requested without an
 // organization carries the scopes of all of the user's organizations, so a
 // route that acts inside an organization must make this check, not just a
 // scope check.
-func (c *Claims) CheckOrganization(orgID string) error {
+func (c *Claims) CheckOrganization(orgID string, perms ...string) error {
 	switch {
 	case c.OrganizationID == "":
 		return newError(ErrOrganization, "token is not for any organization")
 	case orgID == "" || c.OrganizationID != orgID:
 		return newError(ErrOrganization, "token is for another organization")
 	}
-	return nil
+	return c.Check(perms...)
 }

@@ -69,6 +69,30 @@ type Claims struct {
 	org   bool // the organization came from an organization audience
 }
 
+// String summarizes the claims for logs and debugging; the raw token is
+// never part of it (fmt would otherwise print the unexported field).
+func (c Claims) String() string {
+	return fmt.Sprintf("authz.Claims{iss=%q sub=%q client_id=%q aud=%q scope=%q organization=%q exp=%s}",
+		c.Issuer, c.Subject, c.ClientID, c.Audience, strings.Join(c.Scopes, " "), c.OrganizationID, c.ExpiresAt.Format(time.RFC3339))
+}
+
+// GoString is String, for the %#v verb.
+func (c Claims) GoString() string { return c.String() }
+
+// LogValue implements [slog.LogValuer]: the claims log as a group of their
+// fields, without the raw token.
+func (c Claims) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("iss", c.Issuer),
+		slog.String("sub", c.Subject),
+		slog.String("client_id", c.ClientID),
+		slog.Any("aud", c.Audience),
+		slog.String("scope", strings.Join(c.Scopes, " ")),
+		slog.String("organization", c.OrganizationID),
+		slog.Time("exp", c.ExpiresAt),
+	)
+}
+
 // IsMachine reports whether the token was issued to an application for
 // itself (client credentials): the subject is the client.
 func (c *Claims) IsMachine() bool {

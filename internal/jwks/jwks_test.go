@@ -226,7 +226,7 @@ func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
 		{name: "HTML", status: 200, body: "<html>maintenance</html>"},
 		{name: "empty set", status: 200, body: `{"keys":[]}`},
 		{name: "only unusable keys", status: 200, body: set(`{"kty":"XYZ","kid":"x"}`)},
-		{name: "over the size cap", status: 200, body: set(jwkJSON(t, &k2.PublicKey, "k2", "ES384"), `{"kty":"EC","kid":"pad","x":"` + strings.Repeat("A", 2000) + `"}`)},
+		{name: "over the size cap", status: 200, body: set(jwkJSON(t, &k2.PublicKey, "k2", "ES384"), `{"kty":"EC","kid":"pad","x":"`+strings.Repeat("A", 2000)+`"}`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

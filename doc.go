@@ -1,0 +1,52 @@
+// Package authz lets a Go API trust exactly the right bearer tokens and
+// enforce role-based access control on them. It is built for APIs protected
+// by Logto and works with any issuer of JWT access tokens (RFC 9068).
+//
+// # Validating
+//
+// Build one [Validator] at start-up with [New], from the issuer (for Logto,
+// https://<tenant>.logto.app/oidc) and the audiences the API answers to (its
+// resource indicator). [Validator.Validate] checks a token's size and shape,
+// algorithm, "typ", issuer, key, signature, audience and times, in that
+// order, and returns its [Claims]. Every refusal is an [*Error] matching a
+// sentinel such as [ErrExpired] or [ErrAudience] with [errors.Is]; messages
+// never contain the token.
+//
+// # Permissions
+//
+// Logto puts the permissions granted through roles in "scope".
+// [Claims.Check] and [Claims.CheckAny] test them; [Check], [CheckAny] and
+// [CheckOrganization] do the same on the claims the middleware stored in a
+// [context.Context] ([NewContext], [FromContext]), for business logic deep
+// inside a service.
+//
+// # Organizations
+//
+// An organization token has the audience [OrganizationAudience](id); accept
+// them with that audience, or with [AnyOrganization] for all organizations.
+// An API token requested for an organization carries "organization_id".
+// Either way [Claims.OrganizationID] names the organization, and
+// [Claims.CheckOrganization] refuses a token for another organization or for
+// none, whatever its scopes.
+//
+// # Key rotation
+//
+// Keys come from the issuer's JWKS, found through OIDC discovery. They are
+// refreshed in the background and when a token names an unknown "kid" (at
+// most once per cooldown, with concurrent requests sharing one fetch, and no
+// request ever waiting for the cooldown). A failed refresh keeps the last
+// good keys; a key removed from the JWKS stops validating after the refresh
+// that removed it. Until the first keys arrive, Validate returns
+// [ErrKeysUnavailable].
+//
+// # Testing your API
+//
+// Package authztest runs an in-process issuer shaped like a Logto tenant
+// that mints real signed tokens of every kind, so tests need no tenant.
+//
+// # Security
+//
+// Defaults are strict: asymmetric algorithms only, "exp" required, "typ"
+// at+jwt required, 30 s leeway, https issuers. Every weakening is an option
+// named Insecure….
+package authz

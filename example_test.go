@@ -1,0 +1,130 @@
+package authz_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/authztest"
+)
+
+// Validate an access token for an API and check its permissions. In
+// production the issuer is your Logto endpoint plus "/oidc"; here an
+// in-process issuer from authztest stands in for it.
+func Example() {
+	logto, err := authztest.NewIssuer() // stands in for https://<tenant>.logto.app/oidc
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer logto.Close()
+
+	v, err := authz.New(logto.URL(), []string{"https://api.example.com"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	token, _ := logto.APIToken("https://api.example.com", authztest.Subject("user-1"),
+		authztest.Scopes("read:documents"))
+	claims, err := v.Validate(context.Background(), token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(claims.Subject, claims.Scopes)
+	fmt.Println(claims.Check("read:documents"))
+	fmt.Println(claims.Check("read:documents", "write:documents"))
+	// Output:
+	// user-1 [read:documents]
+	// <nil>
+	// authz: insufficient scope: missing permission write:documents
+}
+
+// Branch on the kind of failure with errors.Is; read details with errors.As.
+func ExampleError() {
+	logto, _ := authztest.NewIssuer()
+	defer logto.Close()
+	v, _ := authz.New(logto.URL(), []string{"https://api.example.com"})
+	defer v.Close()
+
+	expired, _ := logto.APIToken("https://api.example.com", authztest.Expired())
+	idToken, _ := logto.APIToken("https://api.example.com", authztest.TokenType("JWT"))
+	for _, token := range []string{expired, idToken, "opaque-token-without-dots"} {
+		_, err := v.Validate(context.Background(), token)
+		var e *authz.Error
+		switch {
+		case errors.Is(err, authz.ErrExpired):
+			fmt.Println("expired: ask the client to refresh")
+		case errors.As(err, &e):
+			fmt.Printf("%v: %s\n", e.Kind, e.Reason)
+		}
+	}
+	// Output:
+	// expired: ask the client to refresh
+	// authz: not an access token: "typ" is "JWT", want "at+jwt" (is this an ID token?)
+	// authz: malformed token: token is not a JWT: most likely a Logto opaque access token; request the token with resource=https://api.example.com
+}
+
+// Accept organization tokens for any organization, and check that the token
+// is for the organization the request names.
+func ExampleAnyOrganization() {
+	logto, _ := authztest.NewIssuer()
+	defer logto.Close()
+	v, _ := authz.New(logto.URL(), []string{authz.AnyOrganization})
+	defer v.Close()
+
+	token, _ := logto.OrganizationToken("org-a", authztest.Scopes("invite:member"))
+	claims, err := v.Validate(context.Background(), token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(claims.OrganizationID, claims.IsOrganizationToken())
+	fmt.Println(claims.CheckOrganization("org-a", "invite:member"))
+	fmt.Println(claims.CheckOrganization("org-b", "invite:member"))
+	// Output:
+	// org-a true
+	// <nil>
+	// authz: wrong organization: token is for another organization
+}
+
+// Check permissions deep in business logic, from the claims the middleware
+// put in the context.
+func ExampleCheck() {
+	ctx := authz.NewContext(context.Background(), &authz.Claims{Subject: "user-1", Scopes: []string{"read:documents"}})
+
+	fmt.Println(authz.Check(ctx, "read:documents"))
+	err := authz.Check(ctx, "read:documents", "delete:documents")
+	var e *authz.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Missing)
+	}
+	fmt.Println(authz.Check(context.Background(), "read:documents"))
+	// Output:
+	// <nil>
+	// [delete:documents]
+	// authz: missing token: no claims in the context
+}
+
+// Decode the custom claims added by a Logto custom token claims script into
+// your own type.
+func ExampleClaims_Decode() {
+	logto, _ := authztest.NewIssuer()
+	defer logto.Close()
+	v, _ := authz.New(logto.URL(), []string{"https://api.example.com"})
+	defer v.Close()
+
+	token, _ := logto.APIToken("https://api.example.com", authztest.Claim("plan", "pro"))
+	claims, err := v.Validate(context.Background(), token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var custom struct {
+		Plan string `json:"plan"`
+	}
+	if err := claims.Decode(&custom); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(custom.Plan)
+	// Output: pro
+}
