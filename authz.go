@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/seed31d61d31/authz/internal/cache"
 	"github.com/seed31d61d31/authz/internal/jwks"
 )
 
@@ -29,6 +31,11 @@ const (
 	// DefaultRefreshCooldown is the shortest time between two JWKS fetches
 	// caused by tokens with an unknown "kid".
 	DefaultRefreshCooldown = time.Minute
+	// DefaultCacheEntries is the size of the verified-token cache.
+	DefaultCacheEntries = 10_000
+	// DefaultCacheTTL is the longest a verified token stays cached (never
+	// past its "exp").
+	DefaultCacheTTL = 10 * time.Minute
 )
 
 // defaultAlgorithms are the asymmetric JWS algorithms (RFC 7518, RFC 8037)
@@ -56,6 +63,11 @@ type Validator struct {
 	now       func() time.Time
 	log       *slog.Logger
 	parser    *jwt.Parser
+	cache     *cache.Cache[*cached] // nil when off
+	cacheTTL  time.Duration
+	flight    cache.Flight[*Claims]
+	// verifications counts full verifications (cache misses), for tests.
+	verifications atomic.Uint64
 	// opaqueHint is the message for a token with no dots.
 	opaqueHint string
 }
@@ -82,6 +94,8 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		maxTokenBytes:   DefaultMaxTokenBytes,
 		refreshInterval: DefaultRefreshInterval,
 		refreshCooldown: DefaultRefreshCooldown,
+		cacheEntries:    DefaultCacheEntries,
+		cacheTTL:        DefaultCacheTTL,
 		now:             time.Now,
 		client:          http.DefaultClient,
 	}
@@ -105,6 +119,10 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		relaxTyp: c.relaxTyp,
 		now:      c.now,
 		log:      c.logger,
+		cacheTTL: c.cacheTTL,
+	}
+	if c.cacheEntries > 0 {
+		v.cache = cache.New[*cached](c.cacheEntries)
 	}
 	for _, a := range c.algorithms {
 		v.algs[a] = true
@@ -163,6 +181,7 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 			AllowHTTP:       c.insecureHTTP || isLoopback(iss),
 			Now:             c.now,
 			Logger:          c.logger,
+			OnChange:        v.forget,
 		})
 		if err != nil {
 			v.Close()
@@ -171,6 +190,14 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		v.issuers[iss] = set
 	}
 	return v, nil
+}
+
+// forget drops cached tokens verified with keys that left a key set. (Such
+// entries are already void through the set's epoch; this frees them.)
+func (v *Validator) forget(removed []string) {
+	if v.cache != nil {
+		v.cache.DeleteFunc(func(e *cached) bool { return e.set.Epoch() != e.epoch })
+	}
 }
 
 // Close stops the background key refresh. Validate must not be called after
@@ -190,6 +217,8 @@ type config struct {
 	maxTokenBytes   int
 	refreshInterval time.Duration
 	refreshCooldown time.Duration
+	cacheEntries    int
+	cacheTTL        time.Duration
 	relaxTyp        bool
 	insecureHTTP    bool
 	now             func() time.Time
@@ -335,6 +364,26 @@ func WithLogger(l *slog.Logger) Option {
 			return
 		}
 		c.logger = l
+	})
+}
+
+// WithCache sizes the verified-token cache: up to maxEntries tokens that
+// passed every check are remembered, keyed by the SHA-256 of the whole token,
+// each for at most ttl and never past its "exp". A token seen again skips
+// the signature and JSON work; its time claims are checked again on every
+// use, and it stops validating after a JWKS refresh removes any key of its
+// issuer (it is then verified afresh). Default [DefaultCacheEntries] (10,000)
+// for [DefaultCacheTTL] (10 min). WithCache(0, 0) turns the cache off.
+func WithCache(maxEntries int, ttl time.Duration) Option {
+	return optionFunc(func(c *config) {
+		switch {
+		case maxEntries < 0 || ttl < 0:
+			c.fail("WithCache(%d, %v): negative size or TTL", maxEntries, ttl)
+		case (maxEntries == 0) != (ttl == 0):
+			c.fail("WithCache(%d, %v): give both a size and a TTL, or WithCache(0, 0) to turn the cache off", maxEntries, ttl)
+		default:
+			c.cacheEntries, c.cacheTTL = maxEntries, ttl
+		}
 	})
 }
 

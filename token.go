@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/seed31d61d31/authz/internal/cache"
 	"github.com/seed31d61d31/authz/internal/jwks"
 )
 
@@ -255,14 +256,64 @@ func (d *numericDate) UnmarshalJSON(b []byte) error {
 }
 
 // validate is Validate; see its documentation for the order of checks.
+// With the cache on, a token seen before (the same bytes, by SHA-256) skips
+// straight to the time checks, and concurrent first sightings of one token
+// are verified once.
 func (v *Validator) validate(ctx context.Context, raw string) (*Claims, error) {
+	if v.cache == nil {
+		c, _, err := v.verify(ctx, raw)
+		return c, err
+	}
+	if raw == "" || len(raw) > v.maxBytes {
+		return nil, v.checkShape(raw)
+	}
+	key := cache.KeyOf(raw)
+	now := v.now()
+	if e, ok := v.cache.Get(key, now.UnixNano()); ok && e.set.Epoch() == e.epoch {
+		if err := v.checkTimes(&e.claims, now); err != nil {
+			return nil, err
+		}
+		c := e.claims
+		c.token = Token(raw)
+		return &c, nil
+	}
+	c, err, shared := v.flight.Do(key, ctx.Done(), func() error {
+		return wrapError(ErrKeysUnavailable, "gave up waiting for the token's verification", ctx.Err())
+	}, func() (*Claims, error) {
+		c, e, err := v.verify(ctx, raw)
+		if err == nil {
+			deadline := min(c.ExpiresAt.Add(v.leeway).UnixNano(), now.Add(v.cacheTTL).UnixNano())
+			v.cache.Put(key, e, deadline, now.UnixNano())
+		}
+		return c, err
+	})
+	if shared && c != nil {
+		cp := *c // every caller gets its own Claims
+		c = &cp
+	}
+	return c, err
+}
+
+// cached is a cache entry: the claims without the raw token, and the key
+// set epoch read before the key was looked up.
+type cached struct {
+	claims Claims
+	set    *jwks.Set
+	epoch  uint64
+}
+
+// verify runs every check on a token not in the cache. It returns the
+// claims and, for the cache, the entry to store.
+func (v *Validator) verify(ctx context.Context, raw string) (*Claims, *cached, error) {
+	v.verifications.Add(1)
 	if err := v.checkShape(raw); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var wc wireClaims
 	var keyErr *Error
+	var entry cached
 	keyfunc := func(t *jwt.Token) (any, error) {
-		key, err := v.key(ctx, t, &wc)
+		key, err := v.key(ctx, t, &wc, &entry)
 		if err != nil {
 			keyErr = err
 			return nil, err
@@ -270,9 +321,18 @@ func (v *Validator) validate(ctx context.Context, raw string) (*Claims, error) {
 		return key, nil
 	}
 	if _, err := v.parser.ParseWithClaims(raw, &wc, keyfunc); err != nil {
-		return nil, parseError(err, keyErr)
+		return nil, nil, parseError(err, keyErr)
 	}
-	return v.claims(raw, &wc)
+	c, err := v.claims(raw, &wc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v.cache != nil {
+		entry.claims = *c
+		entry.claims.token = ""
+		return c, &entry, nil
+	}
+	return c, nil, nil
 }
 
 // parseError maps golang-jwt's errors onto ours.
@@ -326,7 +386,7 @@ func (v *Validator) checkShape(raw string) error {
 
 // key implements rules 2 to 5 for golang-jwt, which has already decoded the
 // header and claims: the algorithm, the type, the issuer, and the key by kid.
-func (v *Validator) key(ctx context.Context, t *jwt.Token, wc *wireClaims) (any, *Error) {
+func (v *Validator) key(ctx context.Context, t *jwt.Token, wc *wireClaims, entry *cached) (any, *Error) {
 	alg, _ := t.Header["alg"].(string)
 	if !v.algs[alg] {
 		return nil, newError(ErrAlgorithm, fmt.Sprintf("alg %s is not allowed", quoteSafe(alg)))
@@ -347,6 +407,7 @@ func (v *Validator) key(ctx context.Context, t *jwt.Token, wc *wireClaims) (any,
 	if _, ok := t.Header["kid"].(string); !ok {
 		return nil, newError(ErrUnknownKey, `token has no "kid"`)
 	}
+	entry.set, entry.epoch = set, set.Epoch() // before the lookup: see jwks.Set.Epoch
 	key, err := set.Keyfunc(ctx)(t)
 	switch {
 	case err == nil:
@@ -387,18 +448,8 @@ func (v *Validator) claims(raw string, wc *wireClaims) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := v.now()
 	if !wc.Exp.set {
 		return nil, newError(ErrMalformed, `token has no "exp"`)
-	}
-	if !now.Before(wc.Exp.t.Add(v.leeway)) {
-		return nil, newError(ErrExpired, fmt.Sprintf("expired %v ago", now.Sub(wc.Exp.t).Truncate(time.Second)))
-	}
-	if wc.Nbf.set && now.Add(v.leeway).Before(wc.Nbf.t) {
-		return nil, newError(ErrNotYetValid, fmt.Sprintf(`"nbf" is %v in the future`, wc.Nbf.t.Sub(now).Truncate(time.Second)))
-	}
-	if wc.Iat.set && now.Add(v.leeway).Before(wc.Iat.t) {
-		return nil, newError(ErrNotYetValid, fmt.Sprintf(`"iat" is %v in the future`, wc.Iat.t.Sub(now).Truncate(time.Second)))
 	}
 	c := &Claims{
 		Issuer:    wc.Iss,
@@ -411,6 +462,9 @@ func (v *Validator) claims(raw string, wc *wireClaims) (*Claims, error) {
 		NotBefore: wc.Nbf.t,
 		TokenID:   wc.Jti,
 		token:     Token(raw),
+	}
+	if err := v.checkTimes(c, v.now()); err != nil {
+		return nil, err
 	}
 	if wc.Act != nil {
 		c.Actor = wc.Act.Sub
@@ -427,6 +481,21 @@ func (v *Validator) claims(raw string, wc *wireClaims) (*Claims, error) {
 		c.OrganizationID = *wc.OrgID
 	}
 	return c, nil
+}
+
+// checkTimes is rule 8: "exp", and "nbf" and "iat" when present, against
+// now with the leeway (RFC 7519 sections 4.1.4 to 4.1.6).
+func (v *Validator) checkTimes(c *Claims, now time.Time) *Error {
+	if !now.Before(c.ExpiresAt.Add(v.leeway)) {
+		return newError(ErrExpired, fmt.Sprintf("expired %v ago", now.Sub(c.ExpiresAt).Truncate(time.Second)))
+	}
+	if !c.NotBefore.IsZero() && now.Add(v.leeway).Before(c.NotBefore) {
+		return newError(ErrNotYetValid, fmt.Sprintf(`"nbf" is %v in the future`, c.NotBefore.Sub(now).Truncate(time.Second)))
+	}
+	if !c.IssuedAt.IsZero() && now.Add(v.leeway).Before(c.IssuedAt) {
+		return newError(ErrNotYetValid, fmt.Sprintf(`"iat" is %v in the future`, c.IssuedAt.Sub(now).Truncate(time.Second)))
+	}
+	return nil
 }
 
 // quoteSafe quotes a value taken from an unverified token for an error

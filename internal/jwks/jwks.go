@@ -78,6 +78,7 @@ type Options struct {
 type Set struct {
 	opts      Options
 	keys      atomic.Pointer[keyMap]
+	epoch     atomic.Uint64 // counts fetches that removed a key
 	kf        keyfunc.Keyfunc
 	ready     chan struct{} // closed after the first fetch attempt
 	readyOnce sync.Once
@@ -144,6 +145,11 @@ func (s *Set) Close() {
 func (s *Set) Keyfunc(ctx context.Context) jwt.Keyfunc {
 	return s.kf.KeyfuncCtx(ctx)
 }
+
+// Epoch counts the fetches that removed a key from the set. A verification
+// that read the epoch before looking up its key is still good while the
+// epoch is unchanged.
+func (s *Set) Epoch() uint64 { return s.epoch.Load() }
 
 // Loaded reports whether a key set has been loaded.
 func (s *Set) Loaded() bool {
@@ -363,7 +369,7 @@ func (s *Set) fetch() (time.Duration, error) {
 		log.Warn("authz: JWKS fetch failed", "url", s.url, "error", err)
 		return 0, err
 	}
-	old := s.keys.Swap(&keyMap{byKID: keys}).byKID
+	old := s.keys.Load().byKID
 	var added, removed []string
 	for kid := range keys {
 		if _, ok := old[kid]; !ok {
@@ -374,6 +380,14 @@ func (s *Set) fetch() (time.Duration, error) {
 		if _, ok := keys[kid]; !ok {
 			removed = append(removed, kid)
 		}
+	}
+	// Swap, then bump the epoch. A verification reads the epoch before it
+	// looks up its key: if it read the new epoch, its lookup came after the
+	// swap and cannot find a removed key; if it found a removed key, it read
+	// the old epoch, and its cache entry is void.
+	s.keys.Store(&keyMap{byKID: keys})
+	if len(removed) > 0 {
+		s.epoch.Add(1)
 	}
 	switch {
 	case old == nil:
