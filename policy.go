@@ -1,0 +1,731 @@
+package authz
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Rule is one entry of a [Policy]: the requirement for the requests matched
+// by one route pattern. The zero value of every field except Pattern means
+// "not required": a Rule with only a Pattern admits any valid token (an API
+// protected without RBAC). A Rule is a plain value; it is not safe to modify
+// one while another goroutine reads it, and [Policy] keeps its own copies.
+type Rule struct {
+	// Pattern is a Go 1.22 [http.ServeMux] pattern, "[METHOD ][HOST]/[PATH]":
+	// "GET /orgs/{orgID}/documents/{id}", "/healthz", "POST api.example.com/x".
+	// A request is matched to the most specific pattern, as ServeMux does.
+	Pattern string `json:"route"`
+	// AllOf lists permissions that are all required. Empty: none.
+	AllOf []string `json:"allOf,omitempty"`
+	// AnyOf lists permissions of which at least one is required. Empty: none.
+	// When both AllOf and AnyOf are set, both must hold.
+	AnyOf []string `json:"anyOf,omitempty"`
+	// Organization, when non-nil, makes the route act inside an organization
+	// named by the request: the token must be for that very organization
+	// (see [Claims.CheckOrganization]). Nil: no organization is checked.
+	Organization *OrgSource `json:"organization,omitempty"`
+	// Public admits requests with no token at all. It cannot be combined
+	// with AllOf, AnyOf or Organization. Default false: a token is required.
+	Public bool `json:"public,omitempty"`
+}
+
+// OrgSource says where a request names the organization it acts in. Exactly
+// one field is set: the zero value names no source, and [NewPolicy] rejects
+// it. Like [Rule], it is a plain value that [Policy] copies.
+type OrgSource struct {
+	// PathValue is the name of a wildcard of the rule's pattern, e.g. "orgID"
+	// for "/orgs/{orgID}/documents" (read with [http.Request.PathValue]).
+	PathValue string `json:"pathValue,omitempty"`
+	// Header is the name of a request header, e.g. "X-Organization-Id".
+	Header string `json:"header,omitempty"`
+}
+
+// Policy maps HTTP routes to authorization requirements: for each route
+// pattern, which permissions a token must grant and whether the request acts
+// inside an organization. Build it with [NewPolicy] in code or [LoadPolicy]
+// from JSON; both validate every rule once and return a [*PolicyError] naming
+// the bad one. A Policy is immutable after construction and safe for
+// concurrent use.
+//
+// The middleware matches a request to the most specific pattern, exactly as
+// [http.ServeMux] does, and calls [Rule.Authorize]. Unlisted routes are
+// denied unless the policy says otherwise: a rule for "/" matches every
+// route no other rule matches. Mind that this includes other methods of a
+// listed path: with rules "GET /documents" and a public "/", a request
+// "POST /documents" is public. Give the catch-all "/" no more than "any valid
+// token" unless every route really is public.
+type Policy struct {
+	rules []Rule
+}
+
+// NewPolicy returns a Policy enforcing rules, which it copies deeply: later
+// changes to rules do not affect it. It validates every rule (see
+// [LoadPolicy] for the list of checks) and returns a [*PolicyError] whose
+// Index names the first bad rule; Line is always 0.
+func NewPolicy(rules ...Rule) (*Policy, error) {
+	return newPolicy(rules, nil)
+}
+
+// LoadPolicy reads a Policy from JSON:
+//
+//	{"rules": [
+//	  {"route": "GET /documents/{id}", "allOf": ["read:documents"]},
+//	  {"route": "POST /orgs/{orgID}/documents", "organization": {"pathValue": "orgID"}, "allOf": ["write:documents"]},
+//	  {"route": "GET /me"},
+//	  {"route": "/healthz", "public": true}
+//	]}
+//
+// A rule's fields are "route" (required), "allOf", "anyOf", "organization"
+// (an object with "pathValue" or "header") and "public"; see [Rule]. Field
+// names are case-sensitive; unknown and repeated fields, and any data after
+// the object, are errors. Each rule must pass these checks, also made by
+// [NewPolicy]:
+//
+//   - the route is a valid [http.ServeMux] pattern with no surrounding
+//     whitespace, and neither repeats nor conflicts with an earlier route
+//     (conflicting patterns both match some request with neither more
+//     specific, e.g. "GET /a/{x}" and "GET /{y}/b");
+//   - every permission is non-empty valid UTF-8 with no whitespace or
+//     control character;
+//   - a public rule requires nothing else;
+//   - an organization names exactly one source: a path value that is a
+//     wildcard of the route ({name} or {name...}), or a valid header name;
+//   - there is at least one rule.
+//
+// The first failure is returned as a [*PolicyError] carrying the rule's
+// index, its line in the input, and its route.
+func LoadPolicy(r io.Reader) (*Policy, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &PolicyError{Index: -1, Reason: "reading the policy: " + err.Error(), err: err}
+	}
+	d := policyDecoder{data: data}
+	rules, lines, perr := d.decode()
+	if perr != nil {
+		return nil, perr
+	}
+	return newPolicy(rules, lines)
+}
+
+// Rules returns a deep copy of the policy's rules, in the order given, so an
+// application can log what it enforces at start-up. Changing the result does
+// not change the policy. A nil Policy has no rules.
+func (p *Policy) Rules() []Rule {
+	if p == nil {
+		return nil
+	}
+	out := make([]Rule, len(p.rules))
+	for i, r := range p.rules {
+		out[i] = r.clone()
+	}
+	return out
+}
+
+// String returns the rule as one human-readable line, e.g.
+// `GET /orgs/{orgID}/documents: organization from path value "orgID"; all of read:documents`,
+// `/healthz: public` or `GET /me: any valid token`.
+func (r Rule) String() string {
+	var parts []string
+	if r.Public {
+		parts = append(parts, "public")
+	}
+	if o := r.Organization; o != nil {
+		switch {
+		case o.PathValue != "" && o.Header != "":
+			parts = append(parts, fmt.Sprintf("organization from path value %q and header %q", o.PathValue, o.Header))
+		case o.PathValue != "":
+			parts = append(parts, fmt.Sprintf("organization from path value %q", o.PathValue))
+		case o.Header != "":
+			parts = append(parts, fmt.Sprintf("organization from header %q", o.Header))
+		default:
+			parts = append(parts, "organization from nowhere")
+		}
+	}
+	if len(r.AllOf) > 0 {
+		parts = append(parts, "all of "+strings.Join(r.AllOf, ", "))
+	}
+	if len(r.AnyOf) > 0 {
+		parts = append(parts, "any of "+strings.Join(r.AnyOf, ", "))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "any valid token")
+	}
+	return r.Pattern + ": " + strings.Join(parts, "; ")
+}
+
+// Authorize returns nil if claims c may make a request matched by the rule;
+// orgID is the organization the request names (from the path value or header
+// of r.Organization; "" when it names none). The checks, in order:
+//
+//  1. a public rule admits every request, even with c == nil;
+//  2. c == nil fails with [ErrMissingToken];
+//  3. with Organization set, the token must be for orgID
+//     ([Claims.CheckOrganization]): an empty orgID, another organization,
+//     or a token for no organization fails with [ErrOrganization], whatever
+//     its scopes;
+//  4. every permission of AllOf, then at least one of AnyOf (when set), or
+//     [ErrInsufficientScope] listing the missing ones in [Error.Missing].
+//
+// A rule with no permissions and no organization admits any valid token. A
+// rule that is Public and also names requirements (which [NewPolicy]
+// rejects) fails closed: its requirements are enforced. Authorize is safe for
+// concurrent use.
+func (r Rule) Authorize(c *Claims, orgID string) error {
+	if r.Public && r.Organization == nil && len(r.AllOf) == 0 && len(r.AnyOf) == 0 {
+		return nil
+	}
+	if c == nil {
+		return newError(ErrMissingToken, "")
+	}
+	if r.Organization != nil {
+		if err := c.CheckOrganization(orgID); err != nil {
+			return err
+		}
+	}
+	if err := c.Check(r.AllOf...); err != nil {
+		return err
+	}
+	if len(r.AnyOf) > 0 {
+		return c.CheckAny(r.AnyOf...)
+	}
+	return nil
+}
+
+func (r Rule) clone() Rule {
+	r.AllOf = slices.Clone(r.AllOf)
+	r.AnyOf = slices.Clone(r.AnyOf)
+	if r.Organization != nil {
+		o := *r.Organization
+		r.Organization = &o
+	}
+	return r
+}
+
+// PolicyError is the error of [NewPolicy] and [LoadPolicy]: what is wrong
+// with the policy, and where. Use [errors.As] to read the fields.
+type PolicyError struct {
+	// Index is the 0-based index of the bad rule, as in [Policy.Rules]; -1
+	// when the error is not about one rule (no rules, bad JSON around them).
+	Index int
+	// Line is the 1-based line of the bad rule (or of the bad field or
+	// syntax) in the JSON given to [LoadPolicy]; 0 for [NewPolicy].
+	Line int
+	// Route is the bad rule's pattern, when known.
+	Route string
+	// Reason says what is wrong.
+	Reason string
+	// err is the underlying error (encoding/json, the reader), if any.
+	err error
+}
+
+// Error returns `authz: policy rule 3 ("GET /x") at line 12: <reason>`,
+// leaving out the parts that are unknown. The rule number is the 0-based
+// Index.
+func (e *PolicyError) Error() string {
+	var b strings.Builder
+	b.WriteString("authz: policy")
+	if e.Index >= 0 {
+		fmt.Fprintf(&b, " rule %d", e.Index)
+	}
+	if e.Route != "" {
+		fmt.Fprintf(&b, " (%q)", e.Route)
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " at line %d", e.Line)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Reason)
+	return b.String()
+}
+
+// Unwrap returns the underlying error, e.g. a [*json.SyntaxError], or nil.
+func (e *PolicyError) Unwrap() error { return e.err }
+
+// newPolicy validates rules (lines[i] is rule i's line in a JSON input, or
+// lines is nil) and returns a Policy holding a deep copy of them.
+func newPolicy(rules []Rule, lines []int) (*Policy, error) {
+	if len(rules) == 0 {
+		return nil, &PolicyError{Index: -1, Reason: "no rules: the policy would deny every route"}
+	}
+	p := &Policy{rules: make([]Rule, len(rules))}
+	for i, r := range rules {
+		p.rules[i] = r.clone()
+	}
+	lineOf := func(i int) int {
+		if lines == nil {
+			return 0
+		}
+		return lines[i]
+	}
+	mux := http.NewServeMux()
+	for i, r := range p.rules {
+		fail := func(reason string) error {
+			return &PolicyError{Index: i, Line: lineOf(i), Route: r.Pattern, Reason: reason}
+		}
+		if reason := checkPattern(r.Pattern); reason != "" {
+			return nil, fail(reason)
+		}
+		if msg, ok := register(mux, r.Pattern); !ok {
+			if strings.Contains(msg, " conflicts with ") {
+				return nil, fail(conflict(p.rules[:i], r.Pattern, msg, lineOf))
+			}
+			return nil, fail(invalidPattern(r.Pattern, msg))
+		}
+		if reason := checkRule(r); reason != "" {
+			return nil, fail(reason)
+		}
+	}
+	return p, nil
+}
+
+// checkPattern makes the checks ServeMux does not: a pattern it would accept
+// but that can only be a typing mistake.
+func checkPattern(pattern string) string {
+	switch {
+	case pattern == "":
+		return "empty route"
+	case strings.TrimSpace(pattern) != pattern:
+		return "route has leading or trailing whitespace"
+	}
+	_, host, _ := splitPattern(pattern)
+	if strings.IndexFunc(host, unicode.IsSpace) >= 0 {
+		return fmt.Sprintf("invalid route: host %q has whitespace (one method, then the path)", host)
+	}
+	return ""
+}
+
+var noopHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+
+// register registers pattern on mux, turning ServeMux's panic on an invalid,
+// repeated or conflicting pattern into its message.
+func register(mux *http.ServeMux, pattern string) (msg string, ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			msg, ok = fmt.Sprint(v), false
+		}
+	}()
+	mux.Handle(pattern, noopHandler)
+	return "", true
+}
+
+// invalidPattern explains ServeMux's parse error `parsing "<pattern>": <why>`.
+func invalidPattern(pattern, msg string) string {
+	msg = strings.TrimPrefix(msg, fmt.Sprintf("parsing %q: ", pattern))
+	return "invalid route: " + msg
+}
+
+// conflict names the earlier rule that pattern conflicts with. msg is
+// ServeMux's panic message, whose explanation follows its first ":\n".
+func conflict(earlier []Rule, pattern, msg string, lineOf func(int) int) string {
+	detail := "both match some requests and neither is more specific"
+	if _, after, ok := strings.Cut(msg, ":\n"); ok && after != "" {
+		detail = strings.ReplaceAll(strings.TrimSpace(after), "\n", " ")
+	}
+	for j, e := range earlier {
+		mux := http.NewServeMux()
+		register(mux, e.Pattern)
+		if _, ok := register(mux, pattern); ok {
+			continue
+		}
+		where := fmt.Sprintf("rule %d (%q)", j, e.Pattern)
+		if l := lineOf(j); l > 0 {
+			where += fmt.Sprintf(" at line %d", l)
+		}
+		if e.Pattern == pattern {
+			return "duplicate route: same as " + where
+		}
+		return fmt.Sprintf("route conflicts with %s: %s", where, detail)
+	}
+	return "route conflicts with an earlier rule: " + detail
+}
+
+// checkRule checks a rule whose pattern is valid.
+func checkRule(r Rule) string {
+	if r.Public {
+		var extra []string
+		if len(r.AllOf) > 0 {
+			extra = append(extra, "all-of permissions")
+		}
+		if len(r.AnyOf) > 0 {
+			extra = append(extra, "any-of permissions")
+		}
+		if r.Organization != nil {
+			extra = append(extra, "an organization")
+		}
+		if extra != nil {
+			return "a public rule needs no token, yet it also requires " + strings.Join(extra, " and ")
+		}
+	}
+	for _, list := range []struct {
+		name  string
+		perms []string
+	}{{"allOf", r.AllOf}, {"anyOf", r.AnyOf}} {
+		for k, perm := range list.perms {
+			if reason := checkPermission(perm); reason != "" {
+				return fmt.Sprintf("%s[%d] %s", list.name, k, reason)
+			}
+		}
+	}
+	if o := r.Organization; o != nil {
+		switch {
+		case o.PathValue != "" && o.Header != "":
+			return "organization names both a path value and a header; set exactly one"
+		case o.PathValue == "" && o.Header == "":
+			return "organization names neither a path value nor a header; set exactly one"
+		case o.Header != "" && !validHeaderName(o.Header):
+			return fmt.Sprintf("organization header %q is not a valid header field name", o.Header)
+		case o.PathValue != "":
+			_, _, path := splitPattern(r.Pattern)
+			names := wildcards(path)
+			if !slices.Contains(names, o.PathValue) {
+				have := "the route has no wildcards"
+				if len(names) > 0 {
+					have = "the route's wildcards are " + strings.Join(names, ", ")
+				}
+				return fmt.Sprintf("organization from unknown path value %q: %s", o.PathValue, have)
+			}
+		}
+	}
+	return ""
+}
+
+// checkPermission explains why perm can never be granted by a token's
+// space-separated "scope", or returns "".
+func checkPermission(perm string) string {
+	switch {
+	case perm == "":
+		return "is an empty permission"
+	case !utf8.ValidString(perm):
+		return fmt.Sprintf("%q is not valid UTF-8", perm)
+	case strings.IndexFunc(perm, unicode.IsSpace) >= 0:
+		return fmt.Sprintf("%q has whitespace: a permission is a single scope token", perm)
+	case strings.IndexFunc(perm, unicode.IsControl) >= 0:
+		return fmt.Sprintf("%q has a control character", perm)
+	}
+	return ""
+}
+
+// splitPattern splits a ServeMux pattern into method, host and path, as
+// net/http parses it: the method ends at the first space or tab.
+func splitPattern(pattern string) (method, host, path string) {
+	rest := pattern
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		method, rest = pattern[:i], strings.TrimLeft(pattern[i+1:], " \t")
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return method, rest, ""
+	}
+	return method, rest[:i], rest[i:]
+}
+
+// wildcards returns the wildcard names of a valid pattern's path: "x" for
+// both {x} and {x...}; never "$".
+func wildcards(path string) []string {
+	var names []string
+	for seg := range strings.SplitSeq(path, "/") {
+		if len(seg) < 2 || seg[0] != '{' || seg[len(seg)-1] != '}' {
+			continue
+		}
+		name := strings.TrimSuffix(seg[1:len(seg)-1], "...")
+		if name != "" && name != "$" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// validHeaderName reports whether s is a header field name: a token of
+// RFC 9110 section 5.1.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// policyDecoder decodes the JSON form of a Policy strictly: field names match
+// exactly (encoding/json alone would accept "Route" for "route"), a repeated
+// field is an error (encoding/json alone would keep the last one, so a second
+// "allOf": [] could silently drop a requirement), and every error carries the
+// line it is on.
+type policyDecoder struct {
+	data     []byte
+	newlines []int // offsets of '\n' in data, computed on first use
+}
+
+// ruleFields and orgFields are the JSON field names, from the struct tags.
+var (
+	ruleFields = []string{"route", "allOf", "anyOf", "organization", "public"}
+	orgFields  = []string{"pathValue", "header"}
+)
+
+func (d *policyDecoder) decode() ([]Rule, []int, *PolicyError) {
+	dec := json.NewDecoder(bytes.NewReader(d.data))
+	var top json.RawMessage
+	if err := dec.Decode(&top); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, &PolicyError{Index: -1, Reason: `empty input: want {"rules": [...]}`, err: err}
+		}
+		return nil, nil, d.syntaxError(-1, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		off := d.skip(dec.InputOffset())
+		return nil, nil, &PolicyError{Index: -1, Line: d.line(off), Reason: "data after the policy object"}
+	}
+	var (
+		rules     []Rule
+		lines     []int
+		rulesLine = 1
+		seen      bool
+	)
+	perr := d.object(top, 0, -1, func(key string, keyOff, valOff int, val json.RawMessage) *PolicyError {
+		if key != "rules" {
+			return &PolicyError{Index: -1, Line: d.line(keyOff), Reason: fmt.Sprintf(`unknown field %q (want "rules")`, key)}
+		}
+		if seen {
+			return &PolicyError{Index: -1, Line: d.line(keyOff), Reason: `field "rules" given twice`}
+		}
+		seen, rulesLine = true, d.line(keyOff)
+		var perr *PolicyError
+		rules, lines, perr = d.rules(val, valOff)
+		return perr
+	})
+	if perr != nil {
+		if perr.Reason == "" {
+			perr.Reason = `the policy is not a JSON object: want {"rules": [...]}`
+		}
+		return nil, nil, perr
+	}
+	if len(rules) == 0 {
+		return nil, nil, &PolicyError{Index: -1, Line: rulesLine, Reason: "no rules: the policy would deny every route"}
+	}
+	return rules, lines, nil
+}
+
+// rules decodes the array of rules, which starts at offset base of data.
+func (d *policyDecoder) rules(raw json.RawMessage, base int) ([]Rule, []int, *PolicyError) {
+	if string(raw) == "null" {
+		return nil, nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, nil, &PolicyError{Index: -1, Line: d.line(base), Reason: `"rules" is not an array`, err: err}
+	}
+	var (
+		rules []Rule
+		lines []int
+	)
+	for i := 0; dec.More(); i++ {
+		off := base + skip(raw, int(dec.InputOffset()))
+		var elem json.RawMessage
+		if err := dec.Decode(&elem); err != nil { // raw is valid JSON: never happens
+			return nil, nil, &PolicyError{Index: i, Line: d.line(off), Reason: "invalid JSON", err: err}
+		}
+		r, perr := d.rule(i, elem, off)
+		if perr != nil {
+			return nil, nil, perr
+		}
+		rules = append(rules, r)
+		lines = append(lines, d.line(off))
+	}
+	return rules, lines, nil
+}
+
+// rule decodes rule i, which starts at offset base of data. A field error is
+// reported once the whole rule is read, so that it can name the route.
+func (d *policyDecoder) rule(i int, raw json.RawMessage, base int) (Rule, *PolicyError) {
+	var (
+		r        Rule
+		hasRoute bool
+		first    *PolicyError
+	)
+	fieldErr := func(off int, format string, args ...any) *PolicyError {
+		if first == nil {
+			first = &PolicyError{Index: i, Line: d.line(off), Reason: fmt.Sprintf(format, args...)}
+		}
+		return nil
+	}
+	perr := d.object(raw, base, i, func(key string, keyOff, valOff int, val json.RawMessage) *PolicyError {
+		var err error
+		switch key {
+		case "route":
+			var s *string
+			if err = json.Unmarshal(val, &s); err == nil && s == nil {
+				return fieldErr(keyOff, `"route" is null`)
+			} else if err == nil {
+				r.Pattern, hasRoute = *s, true
+			}
+		case "allOf":
+			err = json.Unmarshal(val, &r.AllOf)
+		case "anyOf":
+			err = json.Unmarshal(val, &r.AnyOf)
+		case "public":
+			err = json.Unmarshal(val, &r.Public)
+		case "organization":
+			var perr *PolicyError
+			r.Organization, perr = d.org(i, val, valOff)
+			if perr != nil && first == nil {
+				first = perr
+			}
+			return nil
+		default:
+			return fieldErr(keyOff, "unknown field %q (fields are %s; names are case-sensitive)", key, strings.Join(ruleFields, ", "))
+		}
+		if err != nil {
+			return fieldErr(valOff, "field %q: %s", key, typeWant(key))
+		}
+		return nil
+	})
+	switch {
+	case perr != nil:
+		if perr.Reason == "" {
+			perr.Reason = `rule is not a JSON object: want {"route": "...", ...}`
+		}
+		perr.Route = r.Pattern // as far as it was read
+		return Rule{}, perr
+	case first != nil:
+		first.Route = r.Pattern
+		return Rule{}, first
+	case !hasRoute:
+		return Rule{}, &PolicyError{Index: i, Line: d.line(base), Reason: `missing "route"`}
+	}
+	return r, nil
+}
+
+// org decodes the "organization" object of rule i, which starts at offset
+// base of data.
+func (d *policyDecoder) org(i int, raw json.RawMessage, base int) (*OrgSource, *PolicyError) {
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	o := new(OrgSource)
+	var first *PolicyError
+	perr := d.object(raw, base, i, func(key string, keyOff, valOff int, val json.RawMessage) *PolicyError {
+		var dst *string
+		switch key {
+		case "pathValue":
+			dst = &o.PathValue
+		case "header":
+			dst = &o.Header
+		default:
+			if first == nil {
+				first = &PolicyError{Index: i, Line: d.line(keyOff), Reason: fmt.Sprintf(
+					"unknown field %q in \"organization\" (fields are %s; names are case-sensitive)", key, strings.Join(orgFields, ", "))}
+			}
+			return nil
+		}
+		if err := json.Unmarshal(val, dst); err != nil && first == nil {
+			first = &PolicyError{Index: i, Line: d.line(valOff), Reason: fmt.Sprintf("field \"organization.%s\": want a string", key)}
+		}
+		return nil
+	})
+	if perr != nil {
+		if perr.Reason == "" {
+			perr.Reason = `"organization" is not a JSON object: want {"pathValue": "..."} or {"header": "..."}`
+		}
+		return nil, perr
+	}
+	return o, first
+}
+
+// object walks the JSON object raw, which starts at offset base of data,
+// calling fn for each field with the offsets of its key and value. A
+// repeated field is an error. If raw is not an object, it returns a
+// PolicyError with an empty Reason for the caller to fill in.
+func (d *policyDecoder) object(raw json.RawMessage, base, index int, fn func(key string, keyOff, valOff int, val json.RawMessage) *PolicyError) *PolicyError {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return &PolicyError{Index: index, Line: d.line(base), err: err}
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		keyOff := base + skip(raw, int(dec.InputOffset()))
+		tok, err := dec.Token()
+		key, isString := tok.(string)
+		if err != nil || !isString { // raw is valid JSON: never happens
+			return &PolicyError{Index: index, Line: d.line(keyOff), Reason: "invalid JSON", err: err}
+		}
+		valOff := base + skip(raw, int(dec.InputOffset()))
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil { // never happens either
+			return &PolicyError{Index: index, Line: d.line(valOff), Reason: "invalid JSON", err: err}
+		}
+		if seen[key] {
+			return &PolicyError{Index: index, Line: d.line(keyOff), Reason: fmt.Sprintf("field %q given twice", key)}
+		}
+		seen[key] = true
+		if perr := fn(key, keyOff, valOff, val); perr != nil {
+			return perr
+		}
+	}
+	return nil
+}
+
+func typeWant(key string) string {
+	switch key {
+	case "route":
+		return "want a string"
+	case "public":
+		return "want true or false"
+	default:
+		return "want an array of strings"
+	}
+}
+
+// syntaxError reports a JSON syntax error at the line it is on.
+func (d *policyDecoder) syntaxError(index int, err error) *PolicyError {
+	off := len(d.data)
+	var se *json.SyntaxError
+	if errors.As(err, &se) && se.Offset > 0 && se.Offset <= int64(len(d.data)) {
+		off = int(se.Offset) - 1 // Offset counts the bad byte itself
+	}
+	reason := "invalid JSON: " + err.Error()
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		reason = "invalid JSON: unexpected end of input"
+	}
+	return &PolicyError{Index: index, Line: d.line(off), Reason: reason, err: err}
+}
+
+// skip returns the offset of the next token in d.data at or after off.
+func (d *policyDecoder) skip(off int64) int { return skip(d.data, int(off)) }
+
+// skip returns the offset of the next token in b at or after off, skipping
+// JSON whitespace and the separators ',' and ':'.
+func skip(b []byte, off int) int {
+	for off < len(b) && strings.IndexByte(" \t\r\n,:", b[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+// line returns the 1-based line of offset off of d.data.
+func (d *policyDecoder) line(off int) int {
+	if d.newlines == nil {
+		d.newlines = []int{}
+		for i, c := range d.data {
+			if c == '\n' {
+				d.newlines = append(d.newlines, i)
+			}
+		}
+	}
+	return 1 + sort.SearchInts(d.newlines, off)
+}
