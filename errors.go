@@ -19,6 +19,10 @@ import (
 var (
 	// ErrMissingToken means no token was presented, or no claims are in the context.
 	ErrMissingToken = errors.New("authz: missing token")
+	// ErrInvalidRequest means the HTTP request itself is malformed (RFC 6750
+	// section 3.1): two credentials, a token where it is not allowed, an
+	// empty "Authorization" header. The middleware answers it with 400.
+	ErrInvalidRequest = errors.New("authz: invalid request")
 	// ErrMalformed means the token is not a well-formed JWS compact serialization
 	// with JSON header and claims (RFC 7515, RFC 7519), or is over the size limit.
 	ErrMalformed = errors.New("authz: malformed token")
@@ -58,9 +62,10 @@ var (
 type Error struct {
 	// Kind is the sentinel this error matches, e.g. [ErrExpired].
 	Kind error
-	// Reason is a short, client-safe description, e.g. "token expired 5m0s ago".
+	// Reason is a short, client-safe description, e.g. "expired 5m0s ago".
 	Reason string
-	// Missing lists the permissions the token lacks, for [ErrInsufficientScope].
+	// Missing lists the permissions the token lacks, for [ErrInsufficientScope]:
+	// all of them for an all-of check, the candidates for an any-of check.
 	Missing []string
 	// cause is the underlying error (from golang-jwt, jwkset, encoding/json),
 	// kept for errors.Is/As and logs; its text is not part of Error().
@@ -91,11 +96,22 @@ func wrapError(kind error, reason string, cause error) *Error {
 	return &Error{Kind: kind, Reason: reason, cause: cause}
 }
 
-// missingScope builds the ErrInsufficientScope error for the given permissions.
+// missingScope builds the ErrInsufficientScope error for permissions that
+// are all required and missing.
 func missingScope(missing []string) *Error {
 	return &Error{
 		Kind:    ErrInsufficientScope,
 		Reason:  "missing permission " + strings.Join(missing, " "),
 		Missing: missing,
+	}
+}
+
+// missingAnyScope builds the ErrInsufficientScope error for permissions of
+// which one is required and none is granted.
+func missingAnyScope(perms []string) *Error {
+	return &Error{
+		Kind:    ErrInsufficientScope,
+		Reason:  "needs one of the permissions " + strings.Join(perms, " "),
+		Missing: perms,
 	}
 }

@@ -59,5 +59,5 @@ func (c *Claims) CheckAny(perms ...string) error {
 	if c.HasAnyScope(perms...) {
 		return nil
 	}
-	return missingScope(slices.Clone(perms))
+	return missingAnyScope(slices.Clone(perms))
 }

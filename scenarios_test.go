@@ -70,7 +70,7 @@ func TestLogtoTokenKinds(t *testing.T) {
 		{name: "organization token for another organization", validator: orgA, token: orgTokenB, want: authz.ErrAudience},
 		{name: "both: API token", validator: both, token: apiToken},
 		{name: "both: organization token", validator: both, token: orgTokenA, org: "org-a", isOrg: true},
-		{name: "organization_id contradicts the audience", validator: anyOrg, token: contradicting, want: authz.ErrOrganization},
+		{name: "organization_id contradicts the audience", validator: anyOrg, token: contradicting, want: authz.ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

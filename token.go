@@ -471,7 +471,7 @@ func (v *Validator) claims(raw string, wc *wireClaims) (*Claims, error) {
 	}
 	switch {
 	case orgAud && wc.OrgID != nil && *wc.OrgID != orgID:
-		return nil, newError(ErrOrganization, `"organization_id" contradicts the organization audience`)
+		return nil, newError(ErrMalformed, `"organization_id" contradicts the organization audience`)
 	case orgAud:
 		c.OrganizationID, c.org = orgID, true
 	case wc.OrgID != nil:

@@ -1,0 +1,114 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/seed31d61d31/authz"
+)
+
+// Authenticate is middleware that requires a valid bearer token. It puts
+// the token's [*authz.Claims] into the request context ([authz.NewContext];
+// read them with [authz.FromContext] or check them with [authz.Check]) and
+// calls next. A request without a valid token is refused in the same step,
+// and next is not called: 401 without a token or with an invalid one, 400
+// for a malformed request, 503 while the issuer's keys cannot be loaded.
+//
+// If the context already holds claims (an outer Authenticate ran),
+// Authenticate calls next at once without validating again.
+func (m *Middleware) Authenticate(next http.Handler) http.Handler {
+	return m.authorize(next, "", nil)
+}
+
+// AllowAnonymous is middleware for routes that serve anonymous clients too.
+// A request with no bearer token at all (no Authorization header, or one
+// with another scheme such as Basic) goes to next with no claims in its
+// context, so [authz.FromContext] reports false. A request that presents a
+// token is treated exactly as by [Middleware.Authenticate]: a valid token
+// puts its claims in the context, and an invalid one is refused with 401,
+// never downgraded to anonymous. A malformed request is refused with 400.
+func (m *Middleware) AllowAnonymous(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := authz.FromContext(r.Context()); ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tok, err := m.bearerToken(r)
+		if err != nil {
+			m.refuse(w, r, refusal{err: err})
+			return
+		}
+		if tok == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		c, err := m.validate(r, tok)
+		if err != nil {
+			m.refuse(w, r, refusal{err: err})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(authz.NewContext(r.Context(), c)))
+	})
+}
+
+// authorize returns a handler that authenticates the request, then runs
+// check (if not nil) on its claims, then calls next. A refusal from check
+// is answered with the challenge's scope attribute set to scope.
+func (m *Middleware) authorize(next http.Handler, scope string, check func(*http.Request, *authz.Claims) *authz.Error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, r, ok := m.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if check != nil {
+			if err := check(r, c); err != nil {
+				m.refuse(w, r, refusal{err: err, scope: scope, claims: c})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate returns the claims of r: those already in its context, or
+// those of its bearer token, then with r's context carrying them. When it
+// reports false it has answered the request.
+func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*authz.Claims, *http.Request, bool) {
+	if c, ok := authz.FromContext(r.Context()); ok {
+		return c, r, true
+	}
+	c, err := m.tokenClaims(r)
+	if err != nil {
+		m.refuse(w, r, refusal{err: err})
+		return nil, r, false
+	}
+	return c, r.WithContext(authz.NewContext(r.Context(), c)), true
+}
+
+// tokenClaims extracts r's bearer token and validates it.
+func (m *Middleware) tokenClaims(r *http.Request) (*authz.Claims, *authz.Error) {
+	tok, err := m.bearerToken(r)
+	switch {
+	case err != nil:
+		return nil, err
+	case tok == "":
+		return nil, &authz.Error{Kind: authz.ErrMissingToken, Reason: "the request has no bearer token"}
+	}
+	return m.validate(r, tok)
+}
+
+// validate validates tok with the request's context. Validate reports token
+// defects only, but should a Kind the middleware answers with 403 ever come
+// from it, it is made [authz.ErrMalformed]: a token that does not validate
+// is always answered with 401 invalid_token.
+func (m *Middleware) validate(r *http.Request, tok authz.Token) (*authz.Claims, *authz.Error) {
+	c, err := m.v.Validate(r.Context(), string(tok))
+	if err == nil {
+		return c, nil
+	}
+	e := asError(err, authz.ErrMalformed)
+	if errors.Is(e.Kind, authz.ErrOrganization) || errors.Is(e.Kind, authz.ErrInsufficientScope) || errors.Is(e.Kind, authz.ErrMissingToken) {
+		e = &authz.Error{Kind: authz.ErrMalformed, Reason: e.Reason}
+	}
+	return nil, e
+}

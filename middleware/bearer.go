@@ -1,0 +1,116 @@
+package middleware
+
+import (
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/seed31d61d31/authz"
+)
+
+// tokenParam is the name of the query parameter and form field of RFC 6750
+// sections 2.2 and 2.3.
+const tokenParam = "access_token"
+
+// bearerToken finds the one bearer token r carries (RFC 6750 section 2).
+// It returns "" and nil when r carries no bearer token at all (no
+// Authorization header, or one with another scheme such as Basic), and an
+// error of kind [authz.ErrInvalidRequest] when r is malformed: more than one
+// token, or a token where this Middleware does not accept one. The token is
+// never part of an error.
+func (m *Middleware) bearerToken(r *http.Request) (authz.Token, *authz.Error) {
+	tok, err := headerToken(r.Header)
+	if err != nil {
+		return "", err
+	}
+	if r.URL != nil && r.URL.RawQuery != "" {
+		// Errors are ignored as net/http's own URL.Query does: a pair that
+		// does not parse (a bare ';') is left out, the others are kept.
+		q, _ := url.ParseQuery(r.URL.RawQuery)
+		if vals, ok := q[tokenParam]; ok {
+			if !m.allowQuery {
+				return "", invalidRequest("the access token is in the URI query, which this API does not accept; send it in the Authorization header")
+			}
+			if tok, err = addToken(tok, vals, "query parameter"); err != nil {
+				return "", err
+			}
+		}
+	}
+	if m.allowForm && isFormPost(r) {
+		if r.ParseForm() != nil {
+			return "", invalidRequest("the request body is not a valid application/x-www-form-urlencoded form")
+		}
+		if vals, ok := r.PostForm[tokenParam]; ok {
+			if tok, err = addToken(tok, vals, "form field"); err != nil {
+				return "", err
+			}
+		}
+	}
+	return tok, nil
+}
+
+// headerToken parses the Authorization header (RFC 6750 section 2.1):
+//
+//	credentials = "Bearer" 1*SP b64token
+//
+// The scheme is case-insensitive (RFC 7235 section 2.1) and one or more
+// spaces may separate it from the token. Another scheme (Basic, DPoP, ...)
+// means no bearer token. The header must appear once and hold one token: a
+// second header, a comma (two credentials joined), whitespace inside the
+// token, a tab as separator, an empty header or "Bearer" with no token make
+// the request malformed.
+func headerToken(h http.Header) (authz.Token, *authz.Error) {
+	vals := h.Values("Authorization")
+	switch len(vals) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", invalidRequest("the request has more than one Authorization header")
+	}
+	v := strings.Trim(vals[0], " \t")
+	if v == "" {
+		return "", invalidRequest("the Authorization header is empty")
+	}
+	scheme, rest := v, ""
+	if i := strings.IndexAny(v, " \t"); i >= 0 {
+		scheme, rest = v[:i], v[i:]
+	}
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", nil
+	}
+	tok := strings.TrimLeft(rest, " ")
+	switch {
+	case tok == "":
+		return "", invalidRequest("the Authorization header has the Bearer scheme but no token")
+	case strings.ContainsAny(tok, " \t,"):
+		return "", invalidRequest("the Authorization header must hold exactly one bearer token")
+	}
+	return authz.Token(tok), nil
+}
+
+// addToken adds the token given in vals by another method to tok, the token
+// found so far. RFC 6750 section 2: a client must not use more than one
+// method, nor repeat the parameter.
+func addToken(tok authz.Token, vals []string, method string) (authz.Token, *authz.Error) {
+	switch {
+	case tok != "":
+		return "", invalidRequest("the request carries more than one access token (RFC 6750 allows one method per request)")
+	case len(vals) != 1:
+		return "", invalidRequest("the access_token " + method + " is repeated")
+	case vals[0] == "":
+		return "", invalidRequest("the access_token " + method + " is empty")
+	}
+	return authz.Token(vals[0]), nil
+}
+
+// isFormPost reports whether r is a POST with an
+// application/x-www-form-urlencoded body (RFC 6750 section 2.2).
+func isFormPost(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && ct == "application/x-www-form-urlencoded"
+}

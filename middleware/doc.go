@@ -1,0 +1,86 @@
+// Package middleware protects net/http handlers with bearer tokens
+// validated by an [authz.Validator]: Logto access tokens, or any RFC 9068
+// JWT access tokens. It answers refused requests as RFC 6750 says.
+//
+// Build a [Middleware] once with [New], then wrap handlers. Every method
+// returns middleware of the standard func(http.Handler) http.Handler shape
+// (or is one), so it composes with any router:
+//
+//	mw, err := middleware.New(validator)
+//	mux.Handle("GET /me", mw.Authenticate(me))
+//	mux.Handle("GET /documents", mw.Require("read:documents")(list))
+//	mux.Handle("DELETE /documents/{id}", mw.RequireAny("admin:documents", "delete:documents")(remove))
+//	mux.Handle("GET /orgs/{org}/members", mw.RequireOrganizationFromPath("org", "read:members")(members))
+//
+// or applies one [authz.Policy] to a whole ServeMux with
+// [Middleware.Enforce]. A handler behind it reads the claims with
+// [authz.FromContext], or checks more permissions with [authz.Check].
+//
+// # Fail closed
+//
+// Each middleware authenticates and refuses in the same step: next is
+// called only with valid claims in the context (go-chi/jwtauth's split into
+// a Verifier that always calls next and a separate Authenticator fails open
+// when the second is forgotten). Anonymous access is a mode of its own,
+// [Middleware.AllowAnonymous], and even there a token that is presented
+// must be valid. Middleware nested inside another reuse the claims it put
+// in the context rather than validate the token twice. A refusal is written
+// before next is called, never after.
+//
+// # Where the token is
+//
+// By default only in the Authorization header (RFC 6750 section 2.1):
+// "Bearer", in any case, one or more spaces, then exactly one token. A
+// header with another scheme (Basic, DPoP) counts as no bearer token.
+// [AllowQueryToken] and [AllowFormToken] also accept the access_token
+// query parameter and form field (sections 2.3 and 2.2). A request with
+// two tokens (two Authorization headers, "Bearer a, Bearer b", a header and
+// a query parameter), with a token in the query while that is not allowed,
+// with an empty Authorization header, or with "Bearer" and no token is
+// malformed.
+//
+// # Responses
+//
+// A refused request gets a status code, a WWW-Authenticate challenge
+// (RFC 6750 section 3) and a small JSON body:
+//
+//	no token               401  Bearer realm="api"
+//	                            {"error":"unauthorized","error_description":"the request has no bearer token"}
+//	malformed request      400  Bearer realm="api", error="invalid_request", error_description="..."
+//	invalid token          401  Bearer realm="api", error="invalid_token", error_description="..."
+//	(expired, wrong audience, bad signature, not at+jwt, ...)
+//	missing permission,    403  Bearer realm="api", error="insufficient_scope", error_description="...", scope="<required permissions>"
+//	wrong organization
+//	keys unavailable       503  no challenge; Retry-After: 5
+//	                            {"error":"temporarily_unavailable","error_description":"..."}
+//
+// Every body has Content-Type application/json and the shape
+// {"error":"<code>","error_description":"<text>"}. The description is the
+// Reason of the [*authz.Error], restricted to the characters RFC 6750
+// allows in it (a double quote becomes a single quote, a backslash a slash,
+// anything outside printable ASCII a question mark). The token is never
+// part of a response. [WithRealm] changes the realm, [WithErrorHandler]
+// replaces the response, and [StatusCode] maps an error to its status code.
+//
+// # Organizations
+//
+// A route that acts inside an organization must check that the organization
+// the request names is the token's: a Logto token for an API requested
+// without an organization carries the permissions of all of the user's
+// organizations, so a permission check alone would let a member of
+// organization A act in organization B. [Middleware.RequireOrganizationFromPath]
+// and [Middleware.RequireOrganizationFromHeader] (and policy rules with an
+// organization) refuse a token for another organization, or for none,
+// whatever its scopes.
+//
+// # Logging
+//
+// Every refusal is logged through [log/slog] ([WithLogger]; default
+// [slog.Default]): at Info for 400, 401 and 403, at Warn for 503, with the
+// reason, the method, the path (never the query), the route pattern and,
+// once a token validated, its subject. Tokens are never logged.
+//
+// # Concurrency
+//
+// A [Middleware] and the handlers it returns are safe for concurrent use.
+package middleware

@@ -1,0 +1,56 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/seed31d61d31/authz"
+)
+
+// retryAfter is the Retry-After value, in seconds, of a 503 answer.
+const retryAfter = "5"
+
+// StatusCode returns the HTTP status code the middleware answers err with,
+// following RFC 6750 section 3.1. It is meant for handlers given to
+// [WithErrorHandler]:
+//
+//   - [authz.ErrInvalidRequest]: 400 Bad Request;
+//   - [authz.ErrMissingToken] and every token defect ([authz.ErrExpired],
+//     [authz.ErrAudience], [authz.ErrSignature], ...): 401 Unauthorized;
+//   - [authz.ErrInsufficientScope] and [authz.ErrOrganization]: 403 Forbidden;
+//   - [authz.ErrKeysUnavailable]: 503 Service Unavailable.
+//
+// It returns 200 for nil and 500 for an error that is not an [*authz.Error].
+func StatusCode(err error) int {
+	var e *authz.Error
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case !errors.As(err, &e):
+		return http.StatusInternalServerError
+	case errors.Is(e.Kind, authz.ErrInvalidRequest):
+		return http.StatusBadRequest
+	case errors.Is(e.Kind, authz.ErrInsufficientScope), errors.Is(e.Kind, authz.ErrOrganization):
+		return http.StatusForbidden
+	case errors.Is(e.Kind, authz.ErrKeysUnavailable):
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusUnauthorized
+	}
+}
+
+// invalidRequest is the error of a malformed request.
+func invalidRequest(reason string) *authz.Error {
+	return &authz.Error{Kind: authz.ErrInvalidRequest, Reason: reason}
+}
+
+// asError returns err as an *authz.Error. An error of another type (which
+// the authz package does not return) becomes one of kind fallback, with a
+// generic reason: its text is not shown to the client.
+func asError(err error, fallback error) *authz.Error {
+	var e *authz.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &authz.Error{Kind: fallback, Reason: "request refused"}
+}

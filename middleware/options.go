@@ -1,0 +1,103 @@
+package middleware
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+)
+
+// config collects the options; New checks it once.
+type config struct {
+	realm      string
+	onError    func(w http.ResponseWriter, r *http.Request, err error)
+	logger     *slog.Logger
+	allowQuery bool
+	allowForm  bool
+	err        error
+}
+
+func (c *config) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("middleware: "+format, args...)
+	}
+}
+
+// Option configures a [Middleware] in [New]. Options are made by the
+// functions of this package only; a nil Option makes New fail.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithRealm sets the realm of the WWW-Authenticate challenges
+// (RFC 7235 section 2.2). Default [DefaultRealm] ("api"). WithRealm("")
+// leaves the realm out: the challenge is then just "Bearer". The realm is
+// sent in a quoted string, so it may hold only printable ASCII other than
+// '"' and '\'; New fails otherwise.
+func WithRealm(realm string) Option {
+	return optionFunc(func(c *config) {
+		if !quotable(realm) {
+			c.fail("realm %q has a character outside printable ASCII, or '\"' or '\\'", realm)
+			return
+		}
+		c.realm = realm
+	})
+}
+
+// WithErrorHandler replaces the response written when a request is refused.
+// By default the middleware answers as RFC 6750 section 3 says: a status
+// code, a WWW-Authenticate challenge and a small JSON body (see the package
+// documentation). h receives the refusal as an [*authz.Error] whose Kind is
+// one of the authz sentinel errors or [authz.ErrInvalidRequest]; [StatusCode]
+// gives the status the default response would have used. h must write the
+// whole response; the next handler is not called. Refusals are logged
+// before h is called, whichever handler answers. A nil h makes New fail.
+func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
+	return optionFunc(func(c *config) {
+		if h == nil {
+			c.fail("WithErrorHandler(nil)")
+			return
+		}
+		c.onError = h
+	})
+}
+
+// WithLogger sets the logger for refused requests. Default [slog.Default].
+// Refusals for the client's own reasons (400, 401, 403) are logged at
+// [slog.LevelInfo], 503 (keys unavailable) at [slog.LevelWarn]; each record
+// has the reason, the method, the path (never the query) and, once a token
+// validated, its subject. The token is never logged. To log nothing, pass a
+// logger with [slog.DiscardHandler]. A nil logger makes New fail.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l == nil {
+			c.fail("WithLogger(nil)")
+			return
+		}
+		c.logger = l
+	})
+}
+
+// AllowQueryToken also accepts a token in the "access_token" query
+// parameter (RFC 6750 section 2.3). Off by default: a request carrying
+// access_token in its query is then refused with 400 invalid_request. URLs
+// end up in access logs, browser history and Referer headers, so RFC 6750
+// advises against this method; enable it only for clients that cannot set a
+// header (an EventSource, a WebSocket handshake from a browser), and keep
+// the query out of your own logs: the middleware passes the request to the
+// next handler unchanged.
+func AllowQueryToken() Option {
+	return optionFunc(func(c *config) { c.allowQuery = true })
+}
+
+// AllowFormToken also accepts a token in the "access_token" field of an
+// application/x-www-form-urlencoded POST body (RFC 6750 section 2.2). Off by
+// default: bodies are then never read. When on, the middleware parses the
+// form of such requests with [http.Request.ParseForm], so the next handler
+// finds it in r.PostForm and r.Body is already consumed.
+func AllowFormToken() Option {
+	return optionFunc(func(c *config) { c.allowForm = true })
+}
