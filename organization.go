@@ -72,11 +72,11 @@ func (v *Validator) hasAudience(a string) bool {
 func (v *Validator) audienceHint(aud []string) string {
 	for _, a := range aud {
 		if strings.HasPrefix(a, organizationPrefix) {
-			return "token is an organization token, and this validator does not accept organization tokens for it"
+			return "token is an organization token, not an access token for this API"
 		}
 	}
 	if len(v.audiences) == 0 {
-		return "token is for an API resource; this validator accepts organization tokens only"
+		return "token is an access token for an API resource, not an organization token"
 	}
 	return "token is not for this API (its resource indicator is not in \"aud\")"
 }

@@ -98,7 +98,7 @@ func TestScenarios(t *testing.T) {
 		{
 			name: "organization token on an API route", method: "GET", path: "/documents",
 			header: bearer(m(e.iss.OrganizationToken("org-a", everyScope))),
-			want:   invalidToken("token is an organization token, and this validator does not accept organization tokens for it"),
+			want:   invalidToken("token is an organization token, not an access token for this API"),
 		},
 
 		// Protect an API with RBAC.
@@ -136,7 +136,7 @@ func TestScenarios(t *testing.T) {
 		{
 			name: "API token on an organization route", method: "GET", path: "/orgs/org-a/members",
 			header: bearer(apiToken),
-			want:   invalidToken("token is for an API resource; this validator accepts organization tokens only"),
+			want:   invalidToken("token is an access token for an API resource, not an organization token"),
 		},
 		{name: "organization from header", method: "GET", path: "/members", header: withOrg(m(e.iss.OrganizationToken("org-a", authztest.Scopes("read:members"))), "org-a"), want: allowed("test-user", "org-a")},
 		{
@@ -174,7 +174,7 @@ func TestScenarios(t *testing.T) {
 		{
 			name: "organization token on an organization-level API route", method: "GET", path: "/api/orgs/org-a/projects",
 			header: bearer(m(e.iss.OrganizationToken("org-a", everyScope))),
-			want:   invalidToken("token is an organization token, and this validator does not accept organization tokens for it"),
+			want:   invalidToken("token is an organization token, not an access token for this API"),
 		},
 
 		// Anonymous access, as a separately named mode.
