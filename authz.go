@@ -128,7 +128,9 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		v.algs[a] = true
 	}
 	// Claims are checked by claims(), in our order and with our errors.
-	v.parser = jwt.NewParser(jwt.WithoutClaimsValidation())
+	// Strict base64: a token has one spelling, not several that differ in
+	// unused padding bits.
+	v.parser = jwt.NewParser(jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding())
 	if len(audiences) == 0 {
 		return nil, errors.New("authz: no audience: give the API's resource indicator, OrganizationAudience(id) or AnyOrganization")
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/seed31d61d31/authz/internal/cache"
@@ -169,6 +170,113 @@ type actor struct {
 	Sub string `json:"sub"`
 }
 
+// UnmarshalJSON decodes the claims, holding their names to what
+// encoding/json does not: claim names are case-sensitive (RFC 7519 section
+// 4, RFC 7515 section 5.3), so a custom claim "Scope" or "ſcope" (long s)
+// is a claim of its own and never fills "scope"; and a claim this package
+// reads must not appear twice. The fast struct decode is right unless a
+// name differs from one of ours only in case; then the claims are decoded
+// again, by exact name.
+func (w *wireClaims) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return newError(ErrMalformed, "claims are null, not a JSON object")
+	}
+	type plain wireClaims // the same fields, without this method
+	if err := json.Unmarshal(b, (*plain)(w)); err != nil {
+		return err
+	}
+	folded, err := checkClaimNames(b)
+	if err != nil || !folded {
+		return err
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		return err
+	}
+	*w = wireClaims{}
+	fields := map[string]any{
+		"iss": &w.Iss, "sub": &w.Sub, "aud": &w.Aud, "client_id": &w.ClientID, "scope": &w.Scope,
+		"organization_id": &w.OrgID, "act": &w.Act, "exp": &w.Exp, "nbf": &w.Nbf, "iat": &w.Iat, "jti": &w.Jti,
+	}
+	for name, field := range fields {
+		if raw, ok := members[name]; ok {
+			if err := json.Unmarshal(raw, field); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// claimNames are the claims wireClaims reads.
+var claimNames = [...]string{"iss", "sub", "aud", "client_id", "scope", "organization_id", "act", "exp", "nbf", "iat", "jti"}
+
+// checkClaimNames walks the top-level member names of b, a JSON object that
+// encoding/json has accepted. It reports whether a name matches one of
+// claimNames only under case folding (encoding/json decoded it into that
+// claim), and refuses a repeated claim name (the last would have won).
+func checkClaimNames(b []byte) (folded bool, err error) {
+	var seen [len(claimNames)]bool
+	depth, key := 0, false
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			depth++
+			key = depth == 1
+		case '}', ']':
+			depth--
+		case ',':
+			key = depth == 1
+		case '"':
+			j := i + 1
+			for ; j < len(b) && b[j] != '"'; j++ {
+				if b[j] == '\\' {
+					j++
+				}
+			}
+			if key {
+				f, err := checkClaimName(b[i:j+1], &seen)
+				if err != nil {
+					return false, err
+				}
+				folded = folded || f
+				key = false
+			}
+			i = j
+		}
+	}
+	return folded, nil
+}
+
+func checkClaimName(quoted []byte, seen *[len(claimNames)]bool) (folded bool, err error) {
+	name := string(quoted[1 : len(quoted)-1]) // on the stack: name does not escape
+	if bytes.IndexByte(quoted, '\\') >= 0 {
+		var unescaped string
+		if err := json.Unmarshal(quoted, &unescaped); err != nil {
+			return false, wrapError(ErrMalformed, "a claim name is not a valid JSON string", err)
+		}
+		name = unescaped
+	}
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	for i, want := range claimNames {
+		switch {
+		case name == want && seen[i]:
+			return false, newError(ErrMalformed, fmt.Sprintf("claim %q appears twice", want))
+		case name == want:
+			seen[i] = true
+		case (!ascii || len(name) == len(want)) && strings.EqualFold(name, want):
+			folded = true
+		}
+	}
+	return folded, nil
+}
+
 // The jwt.Claims interface. Claims validation is ours (the parser runs with
 // WithoutClaimsValidation), so these are never consulted.
 
@@ -203,30 +311,39 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// scopeList is "scope": a space-separated string (RFC 8693 section 4.2,
-// RFC 9068 section 2.2.3), or, leniently, an array of strings.
+// scopeList is "scope": scope tokens separated by single spaces (RFC 6749
+// section 3.3, RFC 9068 section 2.2.3), or, leniently, an array of scope
+// tokens. A scope token is never empty and never holds whitespace or a
+// control character: "read\u00a0admin" is malformed, not two permissions.
 type scopeList []string
 
 func (l *scopeList) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		if *l = strings.Fields(s); len(*l) == 0 {
-			*l = nil // "" means no permissions, exactly like a missing "scope"
-		}
-		return nil
-	}
 	if bytes.Equal(b, []byte("null")) {
 		*l = nil
 		return nil
 	}
 	var a []string
-	if err := json.Unmarshal(b, &a); err != nil {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		for tok := range strings.SplitSeq(s, " ") {
+			if tok != "" {
+				a = append(a, tok)
+			}
+		}
+	} else if err := json.Unmarshal(b, &a); err != nil {
 		return newError(ErrMalformed, `"scope" is neither a string nor an array of strings`)
+	} else if slices.Contains(a, "") {
+		return newError(ErrMalformed, `"scope" has an empty permission`)
 	}
-	*l = a
+	for _, tok := range a {
+		if strings.IndexFunc(tok, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			return newError(ErrMalformed, `a permission in "scope" has whitespace or a control character`)
+		}
+	}
+	*l = a // nil for "": no permissions, exactly like a missing "scope"
 	return nil
 }
 
@@ -273,9 +390,7 @@ func (v *Validator) validate(ctx context.Context, raw string) (*Claims, error) {
 		if err := v.checkTimes(&e.claims, now); err != nil {
 			return nil, err
 		}
-		c := e.claims
-		c.token = Token(raw)
-		return &c, nil
+		return e.claims.clone(raw), nil
 	}
 	c, err, shared := v.flight.Do(key, ctx.Done(), func() error {
 		return wrapError(ErrKeysUnavailable, "gave up waiting for the token's verification", ctx.Err())
@@ -288,10 +403,41 @@ func (v *Validator) validate(ctx context.Context, raw string) (*Claims, error) {
 		return c, err
 	})
 	if shared && c != nil {
-		cp := *c // every caller gets its own Claims
-		c = &cp
+		c = c.clone(raw) // every caller gets its own Claims
 	}
 	return c, err
+}
+
+// claimsBlock is a Claims and room for its slices, so that a copy of a
+// cached Claims is a single allocation.
+type claimsBlock struct {
+	c   Claims
+	buf [6]string
+}
+
+// clone returns a deep copy of c (its slices too: a caller may edit what it
+// gets) carrying the raw token.
+func (c *Claims) clone(raw string) *Claims {
+	na, ns := len(c.Audience), len(c.Scopes)
+	var out *Claims
+	var buf []string
+	if na+ns <= len(claimsBlock{}.buf) {
+		b := &claimsBlock{c: *c}
+		out, buf = &b.c, b.buf[:]
+	} else {
+		cp := *c
+		out, buf = &cp, make([]string, na+ns)
+	}
+	out.token = Token(raw)
+	if c.Audience != nil {
+		out.Audience = buf[:na:na]
+		copy(out.Audience, c.Audience)
+	}
+	if c.Scopes != nil {
+		out.Scopes = buf[na : na+ns : na+ns]
+		copy(out.Scopes, c.Scopes)
+	}
+	return out
 }
 
 // cached is a cache entry: the claims without the raw token, and the key
