@@ -200,3 +200,28 @@ func sanitize(s string) string {
 func validScope(p string) bool {
 	return p != "" && quotable(p) && !strings.Contains(p, " ")
 }
+
+// Error answers a request that a handler refused by its own check, such as
+// [authz.Check] in business logic, exactly as the middleware answers the
+// refusals it makes itself: status, WWW-Authenticate challenge, JSON body,
+// log line, or the [WithErrorHandler] hook. For [authz.ErrInsufficientScope]
+// the challenge's scope attribute names the permissions the error lists as
+// missing. An err that is not an [*authz.Error] is answered with a bare 500
+// and its text is not shown. Call it before writing anything else.
+func (m *Middleware) Error(w http.ResponseWriter, r *http.Request, err error) {
+	var e *authz.Error
+	if !errors.As(err, &e) {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	var scope []string
+	if errors.Is(e.Kind, authz.ErrInsufficientScope) {
+		for _, p := range e.Missing {
+			if validScope(p) {
+				scope = append(scope, p)
+			}
+		}
+	}
+	c, _ := authz.FromContext(r.Context())
+	m.refuse(w, r, refusal{err: e, scope: strings.Join(scope, " "), claims: c})
+}
