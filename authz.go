@@ -66,6 +66,7 @@ type Validator struct {
 	cache     *cache.Cache[*cached] // nil when off
 	cacheTTL  time.Duration
 	flight    cache.Flight[*Claims]
+	observer  Observer
 	// verifications counts full verifications (cache misses), for tests.
 	verifications atomic.Uint64
 	// opaqueHint is the message for a token with no dots.
@@ -120,6 +121,7 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		now:      c.now,
 		log:      c.logger,
 		cacheTTL: c.cacheTTL,
+		observer: c.observer,
 	}
 	if c.cacheEntries > 0 {
 		v.cache = cache.New[*cached](c.cacheEntries)
@@ -183,7 +185,7 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 			AllowHTTP:       c.insecureHTTP || isLoopback(iss),
 			Now:             c.now,
 			Logger:          c.logger,
-			OnChange:        v.forget,
+			OnRefresh:       v.refreshed,
 		})
 		if err != nil {
 			v.Close()
@@ -192,14 +194,6 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		v.issuers[iss] = set
 	}
 	return v, nil
-}
-
-// forget drops cached tokens verified with keys that left a key set. (Such
-// entries are already void through the set's epoch; this frees them.)
-func (v *Validator) forget(removed []string) {
-	if v.cache != nil {
-		v.cache.DeleteFunc(func(e *cached) bool { return e.set.Epoch() != e.epoch })
-	}
 }
 
 // Close stops the background key refresh. Validate must not be called after
@@ -221,6 +215,7 @@ type config struct {
 	refreshCooldown time.Duration
 	cacheEntries    int
 	cacheTTL        time.Duration
+	observer        Observer
 	relaxTyp        bool
 	insecureHTTP    bool
 	now             func() time.Time
@@ -456,5 +451,9 @@ func isLoopback(raw string) bool {
 // the issuer chooses which key set to look in; an untrusted issuer fails
 // before any key lookup.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
-	return v.validate(ctx, token)
+	if v.observer.Decision != nil {
+		return v.observeValidate(ctx, token)
+	}
+	c, _, err := v.validate(ctx, token)
+	return c, err
 }

@@ -376,21 +376,21 @@ func (d *numericDate) UnmarshalJSON(b []byte) error {
 // With the cache on, a token seen before (the same bytes, by SHA-256) skips
 // straight to the time checks, and concurrent first sightings of one token
 // are verified once.
-func (v *Validator) validate(ctx context.Context, raw string) (*Claims, error) {
+func (v *Validator) validate(ctx context.Context, raw string) (c *Claims, hit bool, err error) {
 	if v.cache == nil {
 		c, _, err := v.verify(ctx, raw)
-		return c, err
+		return c, false, err
 	}
 	if raw == "" || len(raw) > v.maxBytes {
-		return nil, v.checkShape(raw)
+		return nil, false, v.checkShape(raw)
 	}
 	key := cache.KeyOf(raw)
 	now := v.now()
 	if e, ok := v.cache.Get(key, now.UnixNano()); ok && e.set.Epoch() == e.epoch {
 		if err := v.checkTimes(&e.claims, now); err != nil {
-			return nil, err
+			return nil, true, err
 		}
-		return e.claims.clone(raw), nil
+		return e.claims.clone(raw), true, nil
 	}
 	c, err, shared := v.flight.Do(key, ctx.Done(), func() error {
 		return wrapError(ErrKeysUnavailable, "gave up waiting for the token's verification", ctx.Err())
@@ -405,7 +405,7 @@ func (v *Validator) validate(ctx context.Context, raw string) (*Claims, error) {
 	if shared && c != nil {
 		c = c.clone(raw) // every caller gets its own Claims
 	}
-	return c, err
+	return c, false, err
 }
 
 // claimsBlock is a Claims and room for its slices, so that a copy of a

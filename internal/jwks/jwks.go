@@ -68,9 +68,9 @@ type Options struct {
 	AllowHTTP       bool             // accept an http:// jwks_uri from discovery
 	Now             func() time.Time // clock for the cooldown
 	Logger          *slog.Logger
-	// OnChange is called after a successful fetch changed the set, with the
-	// kids that left it. May be nil.
-	OnChange func(removed []string)
+	// OnRefresh is called after every fetch, successful or not, from the
+	// fetching goroutine. May be nil.
+	OnRefresh func(Event)
 }
 
 // Set is one issuer's key set. It is safe for concurrent use. Reads are a
@@ -326,59 +326,89 @@ func (s *Set) sleep(d time.Duration) bool {
 	}
 }
 
-// fetch loads the set once and swaps it in if it holds at least one usable
-// key. It returns how long the response may be used before the next fetch.
+// Event reports one fetch of the key set, successful or not.
+type Event struct {
+	Issuer  string
+	URL     string   // the JWKS URL; "" if discovery failed
+	Err     error    // nil on success; the previous keys are kept on failure
+	Added   []string // kids that joined the set
+	Removed []string // kids that left it
+	Keys    int      // kids in the set after the fetch
+	Initial bool     // the first successful fetch
+}
+
+// fetch loads the set once, swaps it in if it holds at least one usable key,
+// logs what happened and reports it to OnRefresh. It returns how long the
+// response may be used before the next fetch.
 func (s *Set) fetch() (time.Duration, error) {
+	next, ev := s.load()
+	log := s.opts.Logger.With("issuer", s.opts.Issuer)
+	switch {
+	case ev.Err != nil:
+		log.Warn("authz: JWKS fetch failed; keeping the previous keys", "url", ev.URL, "error", ev.Err)
+	case ev.Initial:
+		log.Debug("authz: JWKS loaded", "url", ev.URL, "keys", ev.Added)
+	case len(ev.Added) > 0 || len(ev.Removed) > 0:
+		log.Info("authz: JWKS keys changed", "added", ev.Added, "removed", ev.Removed, "keys", ev.Keys)
+	}
+	if s.opts.OnRefresh != nil {
+		s.opts.OnRefresh(ev)
+	}
+	return next, ev.Err
+}
+
+// load does the work of fetch.
+func (s *Set) load() (time.Duration, Event) {
+	ev := Event{Issuer: s.opts.Issuer, Keys: len(s.keys.Load().byKID)}
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
 	defer cancel()
-	log := s.opts.Logger.With("issuer", s.opts.Issuer)
 	if s.url == "" {
 		u, err := s.discover(ctx)
 		if err != nil {
-			log.Warn("authz: OIDC discovery failed", "error", err)
-			return 0, err
+			ev.Err = fmt.Errorf("OIDC discovery: %w", err)
+			return 0, ev
 		}
 		s.url = u
 	}
+	ev.URL = s.url
 	body, header, err := s.get(ctx, s.url)
 	if err != nil {
-		log.Warn("authz: JWKS fetch failed", "url", s.url, "error", err)
-		return 0, err
+		ev.Err = err
+		return 0, ev
 	}
 	var raw jwkset.JWKSMarshal
 	if err := json.Unmarshal(body, &raw); err != nil {
-		err = fmt.Errorf("JWKS is not a JSON key set: %w", err)
-		log.Warn("authz: JWKS fetch failed", "url", s.url, "error", err)
-		return 0, err
+		ev.Err = fmt.Errorf("JWKS is not a JSON key set: %w", err)
+		return 0, ev
 	}
 	keys := make(map[string]jwkset.JWK, len(raw.Keys))
 	for i, m := range raw.Keys {
 		jwk, err := usable(m)
-		if err != nil {
-			log.Warn("authz: JWKS key skipped", "index", i, "kid", m.KID, "reason", err)
-			continue
+		if err == nil {
+			if _, dup := keys[m.KID]; dup {
+				err = errors.New("duplicate kid")
+			}
 		}
-		if _, dup := keys[m.KID]; dup {
-			log.Warn("authz: JWKS key skipped", "index", i, "kid", m.KID, "reason", "duplicate kid")
+		if err != nil {
+			s.opts.Logger.Warn("authz: JWKS key skipped", "issuer", s.opts.Issuer, "index", i, "kid", m.KID, "reason", err)
 			continue
 		}
 		keys[m.KID] = jwk
 	}
 	if len(keys) == 0 {
-		err := errors.New("JWKS has no usable signing key; keeping the previous keys")
-		log.Warn("authz: JWKS fetch failed", "url", s.url, "error", err)
-		return 0, err
+		ev.Err = errors.New("JWKS has no usable signing key")
+		return 0, ev
 	}
 	old := s.keys.Load().byKID
-	var added, removed []string
+	ev.Initial = old == nil
 	for kid := range keys {
 		if _, ok := old[kid]; !ok {
-			added = append(added, kid)
+			ev.Added = append(ev.Added, kid)
 		}
 	}
 	for kid := range old {
 		if _, ok := keys[kid]; !ok {
-			removed = append(removed, kid)
+			ev.Removed = append(ev.Removed, kid)
 		}
 	}
 	// Swap, then bump the epoch. A verification reads the epoch before it
@@ -386,19 +416,11 @@ func (s *Set) fetch() (time.Duration, error) {
 	// swap and cannot find a removed key; if it found a removed key, it read
 	// the old epoch, and its cache entry is void.
 	s.keys.Store(&keyMap{byKID: keys})
-	if len(removed) > 0 {
+	if len(ev.Removed) > 0 {
 		s.epoch.Add(1)
 	}
-	switch {
-	case old == nil:
-		log.Debug("authz: JWKS loaded", "url", s.url, "keys", added)
-	case len(added) > 0 || len(removed) > 0:
-		log.Info("authz: JWKS keys changed", "added", added, "removed", removed, "keys", len(keys))
-		if s.opts.OnChange != nil && len(removed) > 0 {
-			s.opts.OnChange(removed)
-		}
-	}
-	return s.nextRefresh(header), nil
+	ev.Keys = len(keys)
+	return s.nextRefresh(header), ev
 }
 
 func (s *Set) nextRefresh(h http.Header) time.Duration {

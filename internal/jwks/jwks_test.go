@@ -270,7 +270,13 @@ func TestRemovedKeyStopsAfterRefresh(t *testing.T) {
 	s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384"), jwkJSON(t, &k2.PublicKey, "k2", "ES384")))
 	clock := &fakeClock{now: time.Unix(1e9, 0)}
 	var removed []string
-	ks := start(t, s, clock, func(o *Options) { o.OnChange = func(r []string) { removed = r } })
+	var events []Event
+	ks := start(t, s, clock, func(o *Options) {
+		o.OnRefresh = func(e Event) {
+			events = append(events, e)
+			removed = e.Removed
+		}
+	})
 	_, err := ks.KeyRead(context.Background(), "k1")
 	require.NoError(t, err)
 
@@ -281,6 +287,14 @@ func TestRemovedKeyStopsAfterRefresh(t *testing.T) {
 	_, err = ks.KeyRead(context.Background(), "k1")
 	assert.ErrorIs(t, err, ErrNotFound)
 	assert.Equal(t, []string{"k1"}, removed)
+	require.Len(t, events, 2)
+	assert.True(t, events[0].Initial)
+	assert.ElementsMatch(t, []string{"k1", "k2"}, events[0].Added)
+	assert.False(t, events[1].Initial)
+	assert.Equal(t, []string{"k3"}, events[1].Added)
+	assert.Equal(t, 2, events[1].Keys)
+	assert.Equal(t, s.URL+"/oidc/jwks", events[1].URL)
+	assert.NoError(t, events[1].Err)
 }
 
 func TestUnknownKIDStampedeCausesOneFetchPerCooldown(t *testing.T) {

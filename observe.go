@@ -1,0 +1,135 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/seed31d61d31/authz/internal/jwks"
+)
+
+// Observer receives what a [Validator] (see [WithObserver]) and the
+// middleware decide, for metrics, traces and audit logs. Either field may be
+// nil. The functions are called synchronously, from many goroutines at once:
+// they must be fast and safe for concurrent use. They never see a token.
+type Observer struct {
+	// Decision is called once per validation and once per authorization
+	// decision.
+	Decision func(ctx context.Context, d Decision)
+	// KeyRefresh is called after every JWKS fetch, successful or not.
+	KeyRefresh func(r KeyRefresh)
+}
+
+// Stage says which decision a [Decision] reports.
+type Stage string
+
+// The stages of a decision.
+const (
+	// StageValidate is the validation of a token: [Validator.Validate].
+	StageValidate Stage = "validate"
+	// StageAuthorize is a permission or organization decision on validated
+	// claims, made by the middleware.
+	StageAuthorize Stage = "authorize"
+)
+
+// Decision is one decision, without the token.
+type Decision struct {
+	// Stage is what was decided.
+	Stage Stage
+	// Err is nil when the request was allowed, else the [*Error] refusing it.
+	Err error
+	// Issuer, Audience and Organization are the token's; empty when the
+	// token did not validate.
+	Issuer       string
+	Audience     []string
+	Organization string
+	// Machine reports a machine-to-machine token (see [Claims.IsMachine]).
+	Machine bool
+	// Latency is the time the decision took (wall clock).
+	Latency time.Duration
+	// CacheHit reports a validation answered from the verified-token cache.
+	CacheHit bool
+	// Route is the route pattern of an authorization decision made by the
+	// middleware, when known.
+	Route string
+}
+
+// Reason is a short, stable code for the outcome, fit for a metric label:
+// "ok", or the refusal's kind: "missing_token", "malformed", "algorithm",
+// "token_type", "unknown_key", "signature", "issuer", "audience", "expired",
+// "not_yet_valid", "insufficient_scope", "organization",
+// "keys_unavailable", "invalid_request"; "error" for anything else.
+func (d Decision) Reason() string {
+	if d.Err == nil {
+		return "ok"
+	}
+	for _, r := range reasons {
+		if errors.Is(d.Err, r.err) {
+			return r.code
+		}
+	}
+	return "error"
+}
+
+var reasons = []struct {
+	err  error
+	code string
+}{
+	{ErrMissingToken, "missing_token"}, {ErrMalformed, "malformed"}, {ErrAlgorithm, "algorithm"},
+	{ErrTokenType, "token_type"}, {ErrUnknownKey, "unknown_key"}, {ErrSignature, "signature"},
+	{ErrIssuer, "issuer"}, {ErrAudience, "audience"}, {ErrExpired, "expired"},
+	{ErrNotYetValid, "not_yet_valid"}, {ErrInsufficientScope, "insufficient_scope"},
+	{ErrOrganization, "organization"}, {ErrKeysUnavailable, "keys_unavailable"},
+	{ErrInvalidRequest, "invalid_request"},
+}
+
+// claimsDecision is the Decision for claims c, with err (nil when allowed).
+func claimsDecision(stage Stage, c *Claims, err error) Decision {
+	d := Decision{Stage: stage, Err: err}
+	if c != nil {
+		d.Issuer, d.Audience, d.Organization, d.Machine = c.Issuer, c.Audience, c.OrganizationID, c.IsMachine()
+	}
+	return d
+}
+
+// KeyRefresh reports one fetch of an issuer's JWKS.
+type KeyRefresh struct {
+	// Issuer is the issuer whose keys were fetched.
+	Issuer string
+	// URL is the JWKS URL; empty if OIDC discovery failed.
+	URL string
+	// Err is nil on success. On failure the previous keys are kept.
+	Err error
+	// Added and Removed are the kids that joined and left the set.
+	Added, Removed []string
+	// Keys is the number of keys in the set after the fetch.
+	Keys int
+}
+
+// WithObserver sets the [Observer] of validations and key refreshes. Default
+// none, which costs nothing.
+func WithObserver(o Observer) Option {
+	return optionFunc(func(c *config) { c.observer = o })
+}
+
+// refreshed handles a JWKS fetch: it frees the cache entries of removed
+// keys (they are already void through the set's epoch) and tells the
+// observer.
+func (v *Validator) refreshed(ev jwks.Event) {
+	if len(ev.Removed) > 0 && v.cache != nil {
+		v.cache.DeleteFunc(func(e *cached) bool { return e.set.Epoch() != e.epoch })
+	}
+	if v.observer.KeyRefresh != nil {
+		v.observer.KeyRefresh(KeyRefresh{Issuer: ev.Issuer, URL: ev.URL, Err: ev.Err, Added: ev.Added, Removed: ev.Removed, Keys: ev.Keys})
+	}
+}
+
+// observeValidate validates and reports the decision to the observer.
+func (v *Validator) observeValidate(ctx context.Context, token string) (*Claims, error) {
+	start := time.Now()
+	c, hit, err := v.validate(ctx, token)
+	d := claimsDecision(StageValidate, c, err)
+	d.Latency, d.CacheHit = time.Since(start), hit
+	v.observer.Decision(ctx, d)
+	return c, err
+}
