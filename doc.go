@@ -29,6 +29,14 @@
 // [Claims.CheckOrganization] refuses a token for another organization or for
 // none, whatever its scopes.
 //
+// # Middleware
+//
+// Package middleware wraps net/http handlers: it takes the token from the
+// Authorization header (RFC 6750), validates it, checks permissions and
+// organizations (one route at a time, or a whole [Policy]), puts the
+// [Claims] in the request's context and answers refusals with RFC 6750
+// challenges: 401, 400, 403, or 503 while keys cannot be loaded.
+//
 // # Key rotation
 //
 // Keys come from the issuer's JWKS, found through OIDC discovery. They are
@@ -43,6 +51,11 @@
 //
 // Package authztest runs an in-process issuer shaped like a Logto tenant
 // that mints real signed tokens of every kind, so tests need no tenant.
+//
+// # Observability
+//
+// [WithObserver] reports every validation (a [Decision], with a stable
+// reason code) and every JWKS fetch (a [KeyRefresh]) without the token.
 //
 // # Security
 //
