@@ -35,7 +35,7 @@ func validOrgID(id string) bool {
 // returns the organization id when an organization audience matched.
 func (v *Validator) audience(aud []string) (orgID string, orgAud bool, err error) {
 	matched := false
-	for _, a := range aud {
+	for i, a := range aud {
 		id, isOrg := strings.CutPrefix(a, organizationPrefix)
 		switch {
 		case isOrg && !validOrgID(id):
@@ -46,6 +46,7 @@ func (v *Validator) audience(aud []string) (orgID string, orgAud bool, err error
 			}
 			orgID, orgAud, matched = id, true, true
 		case !isOrg && v.hasAudience(a):
+			aud[i] = v.configuredAudience(a) // one copy of the string for every token
 			matched = true
 		}
 	}
@@ -56,6 +57,16 @@ func (v *Validator) audience(aud []string) (orgID string, orgAud bool, err error
 		return "", false, newError(ErrAudience, `token has no "aud"`)
 	}
 	return "", false, newError(ErrAudience, v.audienceHint(aud))
+}
+
+// configuredAudience returns the configured string equal to a.
+func (v *Validator) configuredAudience(a string) string {
+	for _, want := range v.audiences {
+		if a == want {
+			return want
+		}
+	}
+	return a
 }
 
 func (v *Validator) hasAudience(a string) bool {

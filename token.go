@@ -457,9 +457,9 @@ func (v *Validator) verify(ctx context.Context, raw string) (*Claims, *cached, e
 	}
 	var wc wireClaims
 	var keyErr *Error
-	var entry cached
+	entry := new(cached)
 	keyfunc := func(t *jwt.Token) (any, error) {
-		key, err := v.key(ctx, t, &wc, &entry)
+		key, err := v.key(ctx, t, &wc, entry)
 		if err != nil {
 			keyErr = err
 			return nil, err
@@ -469,16 +469,17 @@ func (v *Validator) verify(ctx context.Context, raw string) (*Claims, *cached, e
 	if _, err := v.parser.ParseWithClaims(raw, &wc, keyfunc); err != nil {
 		return nil, nil, parseError(err, keyErr)
 	}
-	c, err := v.claims(raw, &wc)
-	if err != nil {
+	// The claims are built in the cache entry, which keeps them; the caller
+	// gets a deep copy, so that nothing it does to its Claims reaches the
+	// cache. Without the cache, the caller gets the claims themselves.
+	if err := v.claims(&entry.claims, &wc); err != nil {
 		return nil, nil, err
 	}
-	if v.cache != nil {
-		entry.claims = *c
-		entry.claims.token = ""
-		return c, &entry, nil
+	if v.cache == nil {
+		entry.claims.token = Token(raw)
+		return &entry.claims, nil, nil
 	}
-	return c, nil, nil
+	return entry.claims.clone(raw), entry, nil
 }
 
 // parseError maps golang-jwt's errors onto ours.
@@ -554,6 +555,7 @@ func (v *Validator) key(ctx context.Context, t *jwt.Token, wc *wireClaims, entry
 		return nil, newError(ErrUnknownKey, `token has no "kid"`)
 	}
 	entry.set, entry.epoch = set, set.Epoch() // before the lookup: see jwks.Set.Epoch
+	wc.Iss = set.Issuer()                     // the configured string: one copy for every cached token
 	key, err := set.Keyfunc(ctx)(t)
 	switch {
 	case err == nil:
@@ -589,15 +591,15 @@ func (v *Validator) checkType(typ any) *Error {
 
 // claims implements rules 7 and 8 on a token with a verified signature and
 // builds its Claims.
-func (v *Validator) claims(raw string, wc *wireClaims) (*Claims, error) {
+func (v *Validator) claims(c *Claims, wc *wireClaims) error {
 	orgID, orgAud, err := v.audience(wc.Aud)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !wc.Exp.set {
-		return nil, newError(ErrMalformed, `token has no "exp"`)
+		return newError(ErrMalformed, `token has no "exp"`)
 	}
-	c := &Claims{
+	*c = Claims{
 		Issuer:    wc.Iss,
 		Subject:   wc.Sub,
 		Audience:  wc.Aud,
@@ -607,26 +609,25 @@ func (v *Validator) claims(raw string, wc *wireClaims) (*Claims, error) {
 		IssuedAt:  wc.Iat.t,
 		NotBefore: wc.Nbf.t,
 		TokenID:   wc.Jti,
-		token:     Token(raw),
 	}
 	if err := v.checkTimes(c, v.now()); err != nil {
-		return nil, err
+		return err
 	}
 	if wc.Act != nil {
 		c.Actor = wc.Act.Sub
 	}
 	switch {
 	case orgAud && wc.OrgID != nil && *wc.OrgID != orgID:
-		return nil, newError(ErrMalformed, `"organization_id" contradicts the organization audience`)
+		return newError(ErrMalformed, `"organization_id" contradicts the organization audience`)
 	case orgAud:
 		c.OrganizationID, c.org = orgID, true
 	case wc.OrgID != nil:
 		if !validOrgID(*wc.OrgID) {
-			return nil, newError(ErrMalformed, `"organization_id" is not a valid organization id`)
+			return newError(ErrMalformed, `"organization_id" is not a valid organization id`)
 		}
 		c.OrganizationID = *wc.OrgID
 	}
-	return c, nil
+	return nil
 }
 
 // checkTimes is rule 8: "exp", and "nbf" and "iat" when present, against

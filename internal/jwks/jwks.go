@@ -146,6 +146,9 @@ func (s *Set) Keyfunc(ctx context.Context) jwt.Keyfunc {
 	return s.kf.KeyfuncCtx(ctx)
 }
 
+// Issuer returns the issuer identifier the set was made for.
+func (s *Set) Issuer() string { return s.opts.Issuer }
+
 // Epoch counts the fetches that removed a key from the set. A verification
 // that read the epoch before looking up its key is still good while the
 // epoch is unchanged.
