@@ -62,6 +62,19 @@
 // part of a response. [WithRealm] changes the realm, [WithErrorHandler]
 // replaces the response, and [StatusCode] maps an error to its status code.
 //
+// # Protected resource metadata (RFC 9728)
+//
+// [NewMetadataHandler] serves the document that tells a client which
+// authorization server issues tokens for this resource, at the well-known
+// URL derived from the resource identifier (RFC 9728 section 3.1):
+// https://mcp.example.com/mcp has its metadata at
+// https://mcp.example.com/.well-known/oauth-protected-resource/mcp.
+// [WithResourceMetadata] adds resource_metadata="<that URL>" to every
+// challenge the middleware sends (401, 403 and 400; a 403 keeps its
+// scope="..."), which is how an MCP client finds it:
+//
+//	401  Bearer realm="api", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+//
 // # Organizations
 //
 // A route that acts inside an organization must check that the organization

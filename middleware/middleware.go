@@ -27,6 +27,9 @@ type Middleware struct {
 	// realm is the realm parameter of every challenge, `realm="api"`, or ""
 	// for none.
 	realm string
+	// resourceMetadata is the resource_metadata parameter of every
+	// challenge (WithResourceMetadata), or "" for none.
+	resourceMetadata string
 }
 
 // New returns a Middleware that validates bearer tokens with v. It returns
@@ -57,6 +60,8 @@ func New(v *authz.Validator, opts ...Option) (*Middleware, error) {
 		log:        c.logger,
 		allowQuery: c.allowQuery,
 		allowForm:  c.allowForm,
+
+		resourceMetadata: c.resourceMetadata,
 	}
 	if m.log == nil {
 		m.log = slog.Default()

@@ -13,7 +13,10 @@ type config struct {
 	logger     *slog.Logger
 	allowQuery bool
 	allowForm  bool
-	err        error
+	// resourceMetadata is the resource_metadata attribute of every
+	// challenge, `resource_metadata="<url>"`, or "" for none.
+	resourceMetadata string
+	err              error
 }
 
 func (c *config) fail(format string, args ...any) {
@@ -100,4 +103,30 @@ func AllowQueryToken() Option {
 // finds it in r.PostForm and r.Body is already consumed.
 func AllowFormToken() Option {
 	return optionFunc(func(c *config) { c.allowForm = true })
+}
+
+// WithResourceMetadata makes every WWW-Authenticate challenge carry
+// resource_metadata="<metadataURL>" (RFC 9728 section 5.1): the URL of the
+// resource's protected resource metadata, which tells a client (an MCP
+// client, for one) which authorization server to get a token from. Use
+// [MetadataHandler.URL] of the handler that serves it. Default: no
+// resource_metadata attribute.
+//
+// The attribute is added to every challenge the middleware sends: 401
+// without a token or with an invalid one, 403 insufficient_scope (which
+// also carries scope="..."), and 400 invalid_request, whose challenge is a
+// WWW-Authenticate response too. A 503 has no challenge, and a
+// [WithErrorHandler] hook writes its own response. metadataURL must be an
+// absolute https URL (http only for a loopback host) in printable ASCII
+// without '"' or '\', user information or fragment; New fails otherwise.
+func WithResourceMetadata(metadataURL string) Option {
+	return optionFunc(func(c *config) {
+		if _, err := checkHTTPSURL("resource metadata URL", metadataURL); err != nil {
+			if c.err == nil {
+				c.err = err
+			}
+			return
+		}
+		c.resourceMetadata = `resource_metadata="` + metadataURL + `"`
+	})
 }

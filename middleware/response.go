@@ -81,10 +81,14 @@ func (m *Middleware) writeRefusal(w http.ResponseWriter, f refusal) {
 }
 
 // challenge is a Bearer challenge (RFC 6750 section 3) with the realm, if
-// any, and params, each already in name="value" form.
+// any, then params, each already in name="value" form, then the
+// resource_metadata attribute (RFC 9728 section 5.1), if any.
 func (m *Middleware) challenge(params ...string) string {
 	if m.realm != "" {
 		params = append([]string{m.realm}, params...)
+	}
+	if m.resourceMetadata != "" {
+		params = append(params, m.resourceMetadata)
 	}
 	if len(params) == 0 {
 		return "Bearer"
