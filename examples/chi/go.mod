@@ -1,0 +1,19 @@
+module github.com/seed31d61d31/authz/examples/chi
+
+go 1.25.0
+
+require (
+	github.com/go-chi/chi/v5 v5.5.0
+	github.com/seed31d61d31/authz v0.0.0-00010101000000-000000000000
+	github.com/stretchr/testify v1.12.1
+)
+
+require (
+	github.com/MicahParks/jwkset v0.11.4 // indirect
+	github.com/MicahParks/keyfunc/v3 v3.9.1 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/time v0.15.0 // indirect
+)
+
+replace github.com/seed31d61d31/authz => ../..

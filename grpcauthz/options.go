@@ -1,0 +1,44 @@
+package grpcauthz
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// config collects the options; New checks it once.
+type config struct {
+	logger *slog.Logger
+	err    error
+}
+
+func (c *config) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("grpcauthz: "+format, args...)
+	}
+}
+
+// Option configures an [Interceptor] in [New]. Options are made by the
+// functions of this package only; a nil Option makes New fail.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithLogger sets the logger for refused calls. Default [slog.Default].
+// Refusals are logged at [slog.LevelInfo], and those answered with
+// Unavailable (keys unavailable) at [slog.LevelWarn]; each record has the
+// code, the reason, the full method and, once a token validated, its
+// subject. The token is never logged. To log nothing, pass a logger with
+// [slog.DiscardHandler]. A nil logger makes New fail.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l == nil {
+			c.fail("WithLogger(nil)")
+			return
+		}
+		c.logger = l
+	})
+}
