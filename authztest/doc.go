@@ -23,6 +23,11 @@
 //   - GET <URL>/jwks, the JWK Set, sent with
 //     "Cache-Control: no-cache, max-age=0, must-revalidate".
 //
+// [Issuer.Handle] adds routes under the issuer URL, such as the token
+// endpoint "POST /token" that the discovery document advertises, and
+// [WithListener] serves on a listener of the caller's choosing (a fixed
+// address for a development server) instead of a new 127.0.0.1 port.
+//
 // The signing algorithm is ES384 (Logto's default P-384 key) unless
 // [WithAlgorithm] selects ES256, ES512 or RS256. Every key's "kid" is its
 // RFC 7638 SHA-256 JWK thumbprint. EC keys in the JWK Set carry "alg" and RSA

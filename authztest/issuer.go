@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -24,6 +25,7 @@ const jwksCacheControl = "no-cache, max-age=0, must-revalidate"
 // All methods are safe for concurrent use.
 type Issuer struct {
 	server *httptest.Server
+	mux    *http.ServeMux // the server's routes; Handle adds to them
 	url    string
 	alg    string
 	algo   algorithm
@@ -42,6 +44,9 @@ type Issuer struct {
 type config struct {
 	alg string
 	now func() time.Time
+
+	listener    net.Listener // from WithListener; nil means a new 127.0.0.1 listener
+	listenerSet bool         // WithListener was given, even with nil
 }
 
 // Option configures [NewIssuer]. Options are created by the With functions
@@ -70,8 +75,9 @@ func WithClock(now func() time.Time) Option {
 }
 
 // NewIssuer generates a signing key and starts an issuer on a new
-// [httptest.Server] listening on 127.0.0.1. It returns an error if an option
-// is invalid. The caller must call [Issuer.Close] when done.
+// [httptest.Server] listening on 127.0.0.1 (or on the listener of
+// [WithListener]). It returns an error if an option is invalid. The caller
+// must call [Issuer.Close] when done.
 func NewIssuer(opts ...Option) (*Issuer, error) {
 	cfg := config{alg: "ES384", now: time.Now}
 	for _, o := range opts {
@@ -79,6 +85,18 @@ func NewIssuer(opts ...Option) (*Issuer, error) {
 			o.apply(&cfg)
 		}
 	}
+	if cfg.listenerSet && cfg.listener == nil {
+		return nil, errors.New("authztest: WithListener: nil listener")
+	}
+	i, err := newIssuer(cfg)
+	if err != nil && cfg.listener != nil {
+		_ = cfg.listener.Close() // the issuer owns it, also when it fails
+	}
+	return i, err
+}
+
+// newIssuer is NewIssuer once the options are applied.
+func newIssuer(cfg config) (*Issuer, error) {
 	algo, ok := algorithms[cfg.alg]
 	if !ok {
 		return nil, fmt.Errorf("authztest: WithAlgorithm: unsupported algorithm %q (want one of %s)", cfg.alg, supportedAlgorithms)
@@ -90,12 +108,18 @@ func NewIssuer(opts ...Option) (*Issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	i := &Issuer{alg: cfg.alg, algo: algo, now: cfg.now, current: key}
-
 	mux := http.NewServeMux()
+	i := &Issuer{mux: mux, alg: cfg.alg, algo: algo, now: cfg.now, current: key}
 	mux.HandleFunc("GET /oidc/.well-known/openid-configuration", i.serveDiscovery)
 	mux.HandleFunc("GET /oidc/jwks", i.serveJWKS)
-	i.server = httptest.NewServer(mux)
+	if cfg.listener != nil {
+		i.server = httptest.NewUnstartedServer(mux)
+		_ = i.server.Listener.Close() // the 127.0.0.1 listener it made
+		i.server.Listener = cfg.listener
+		i.server.Start()
+	} else {
+		i.server = httptest.NewServer(mux)
+	}
 	i.url = i.server.URL + "/oidc"
 	return i, nil
 }
