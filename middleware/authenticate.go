@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/seed31d61d31/authz"
 )
@@ -61,7 +62,10 @@ func (m *Middleware) authorize(next http.Handler, scope string, check func(*http
 			return
 		}
 		if check != nil {
-			if err := check(r, c); err != nil {
+			start := time.Now()
+			err := check(r, c)
+			m.observe(r, c, err, r.Pattern, start)
+			if err != nil {
 				m.refuse(w, r, refusal{err: err, scope: scope, claims: c})
 				return
 			}
@@ -111,4 +115,24 @@ func (m *Middleware) validate(r *http.Request, tok authz.Token) (*authz.Claims, 
 		e = &authz.Error{Kind: authz.ErrMalformed, Reason: e.Reason}
 	}
 	return nil, e
+}
+
+// observe reports an authorization decision on claims c to the observer.
+func (m *Middleware) observe(r *http.Request, c *authz.Claims, err *authz.Error, route string, start time.Time) {
+	if m.observer.Decision == nil {
+		return
+	}
+	d := authz.Decision{
+		Stage:        authz.StageAuthorize,
+		Issuer:       c.Issuer,
+		Audience:     c.Audience,
+		Organization: c.OrganizationID,
+		Machine:      c.IsMachine(),
+		Latency:      time.Since(start),
+		Route:        route,
+	}
+	if err != nil {
+		d.Err = err
+	}
+	m.observer.Decision(r.Context(), d)
 }

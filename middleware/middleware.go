@@ -30,6 +30,8 @@ type Middleware struct {
 	// resourceMetadata is the resource_metadata parameter of every
 	// challenge (WithResourceMetadata), or "" for none.
 	resourceMetadata string
+	// observer receives authorization decisions (WithObserver).
+	observer authz.Observer
 }
 
 // New returns a Middleware that validates bearer tokens with v. It returns
@@ -62,6 +64,7 @@ func New(v *authz.Validator, opts ...Option) (*Middleware, error) {
 		allowForm:  c.allowForm,
 
 		resourceMetadata: c.resourceMetadata,
+		observer:         c.observer,
 	}
 	if m.log == nil {
 		m.log = slog.Default()

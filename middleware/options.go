@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+
+	"github.com/seed31d61d31/authz"
 )
 
 // config collects the options; New checks it once.
@@ -16,6 +18,7 @@ type config struct {
 	// resourceMetadata is the resource_metadata attribute of every
 	// challenge, `resource_metadata="<url>"`, or "" for none.
 	resourceMetadata string
+	observer         authz.Observer
 	err              error
 }
 
@@ -129,4 +132,14 @@ func WithResourceMetadata(metadataURL string) Option {
 		}
 		c.resourceMetadata = `resource_metadata="` + metadataURL + `"`
 	})
+}
+
+// WithObserver reports every authorization decision the middleware makes
+// (a permission, organization or policy check on validated claims, allowed
+// or refused) to o.Decision, as an [authz.Decision] with Stage
+// [authz.StageAuthorize] and the route. Validations are reported by the
+// validator's own observer ([authz.WithObserver]); pass the same Observer to
+// both. Default none, which costs nothing.
+func WithObserver(o authz.Observer) Option {
+	return optionFunc(func(c *config) { c.observer = o })
 }

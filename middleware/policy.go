@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/seed31d61d31/authz"
 )
@@ -59,7 +60,10 @@ func (m *Middleware) Enforce(p *authz.Policy) func(http.Handler) http.Handler {
 			if !ok {
 				return
 			}
-			if err := rh.authorize(mux, r, c); err != nil {
+			start := time.Now()
+			err := rh.authorize(mux, r, c)
+			m.observe(r, c, err, rh.rule.Pattern, start)
+			if err != nil {
 				m.refuse(w, r, refusal{err: err, scope: rh.scope, claims: c, route: rh.rule.Pattern})
 				return
 			}
@@ -75,6 +79,7 @@ func (m *Middleware) unlisted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := &authz.Error{Kind: authz.ErrInsufficientScope, Reason: "the policy lists no rule for this route"}
+	m.observe(r, c, err, "", time.Now())
 	m.refuse(w, r, refusal{err: err, claims: c})
 }
 
