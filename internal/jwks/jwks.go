@@ -65,7 +65,7 @@ type Options struct {
 	Cooldown        time.Duration    // minimum time between on-demand fetches
 	Timeout         time.Duration    // per fetch, default DefaultTimeout
 	MaxBytes        int64            // response body cap, default DefaultMaxBytes
-	AllowHTTP       bool             // accept an http:// jwks_uri from discovery
+	AllowHTTP       bool             // accept an http:// jwks_uri from discovery, and a redirect from https to http
 	Now             func() time.Time // clock for the cooldown
 	Logger          *slog.Logger
 	// OnRefresh is called after every fetch, successful or not, from the
@@ -499,6 +499,12 @@ func (s *Set) get(ctx context.Context, u string) ([]byte, http.Header, error) {
 		return nil, nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
+	// The client follows redirects, also from https to plain http, where
+	// anyone on the path could replace the keys: refuse that unless http
+	// is allowed.
+	if final := resp.Request.URL; req.URL.Scheme == "https" && final.Scheme != "https" && !s.opts.AllowHTTP {
+		return nil, nil, fmt.Errorf("redirected from https to %s://%s, which is not https", final.Scheme, final.Host)
+	}
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return nil, nil, statusError(resp.StatusCode)

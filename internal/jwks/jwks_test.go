@@ -212,58 +212,6 @@ func TestDiscovery(t *testing.T) {
 	})
 }
 
-func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
-	k1, k2 := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P384())
-	good := set(jwkJSON(t, &k1.PublicKey, "k1", "ES384"))
-	tests := []struct {
-		name   string
-		status int
-		body   string
-	}{
-		{name: "500", status: 500, body: "oops"},
-		{name: "404", status: 404, body: "not found"},
-		{name: "malformed JSON", status: 200, body: `{"keys":[`},
-		{name: "HTML", status: 200, body: "<html>maintenance</html>"},
-		{name: "empty set", status: 200, body: `{"keys":[]}`},
-		{name: "only unusable keys", status: 200, body: set(`{"kty":"XYZ","kid":"x"}`)},
-		{name: "over the size cap", status: 200, body: set(jwkJSON(t, &k2.PublicKey, "k2", "ES384"), `{"kty":"EC","kid":"pad","x":"`+strings.Repeat("A", 2000)+`"}`)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t)
-			s.set(200, good)
-			clock := &fakeClock{now: time.Unix(1e9, 0)}
-			ks := start(t, s, clock, func(o *Options) { o.MaxBytes = 1500 })
-			_, err := ks.KeyRead(context.Background(), "k1")
-			require.NoError(t, err)
-
-			s.set(tt.status, tt.body)
-			clock.Add(2 * time.Minute) // past the cooldown
-			_, err = ks.KeyRead(context.Background(), "k2")
-			assert.ErrorIs(t, err, ErrNotFound)
-			assert.Equal(t, int64(2), s.hits.Load(), "the unknown kid caused one fetch")
-
-			_, err = ks.KeyRead(context.Background(), "k1")
-			assert.NoError(t, err, "the last good keys still serve")
-		})
-	}
-}
-
-func TestOneBadKeyDoesNotBlockTheOthers(t *testing.T) {
-	s := newServer(t)
-	k1 := ecKey(t, elliptic.P384())
-	s.set(200, set(
-		`{"kty":"EC","crv":"P-384","kid":"bad","x":"AAAA","y":"AAAA"}`,
-		`{"kty":"OKP","crv":"X25519","kid":"x25519","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}`,
-		jwkJSON(t, &k1.PublicKey, "k1", "ES384"),
-		jwkJSON(t, &k1.PublicKey, "k1", "ES384"), // duplicate kid: first wins
-	))
-	ks := start(t, s, &fakeClock{})
-	_, err := ks.KeyRead(context.Background(), "k1")
-	require.NoError(t, err)
-	assert.Equal(t, []string{"k1"}, ks.KeyIDs())
-}
-
 func TestRemovedKeyStopsAfterRefresh(t *testing.T) {
 	s := newServer(t)
 	k1, k2 := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P384())
