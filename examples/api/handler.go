@@ -6,10 +6,10 @@ package main
 // tenant, issued for another API, an organization token, an ID token).
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/examples/internal/serve"
 	"github.com/seed31d61d31/authz/middleware"
 )
 
@@ -23,11 +23,5 @@ func newHandler(mw *middleware.Middleware) http.Handler {
 // me answers with the caller's Logto user id: the token's subject.
 func me(w http.ResponseWriter, r *http.Request) {
 	claims, _ := authz.FromContext(r.Context()) // always there behind Authenticate
-	writeJSON(w, http.StatusOK, map[string]string{"subject": claims.Subject})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	serve.WriteJSON(w, http.StatusOK, map[string]string{"subject": claims.Subject})
 }

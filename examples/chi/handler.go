@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/examples/internal/serve"
 	"github.com/seed31d61d31/authz/middleware"
 )
 
@@ -42,12 +43,12 @@ func newHandler(mw *middleware.Middleware) http.Handler {
 }
 
 func health(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	serve.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func me(w http.ResponseWriter, r *http.Request) {
 	claims, _ := authz.FromContext(r.Context()) // always there behind the middleware
-	writeJSON(w, http.StatusOK, map[string]any{
+	serve.WriteJSON(w, http.StatusOK, map[string]any{
 		"subject": claims.Subject,
 		"machine": claims.IsMachine(),
 		"scopes":  claims.Scopes,
@@ -55,7 +56,7 @@ func me(w http.ResponseWriter, r *http.Request) {
 }
 
 func listDocuments(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string][]string{"documents": {"roadmap", "budget"}})
+	serve.WriteJSON(w, http.StatusOK, map[string][]string{"documents": {"roadmap", "budget"}})
 }
 
 func deleteDocument(w http.ResponseWriter, r *http.Request) {
@@ -64,7 +65,7 @@ func deleteDocument(w http.ResponseWriter, r *http.Request) {
 }
 
 func listMembers(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	serve.WriteJSON(w, http.StatusOK, map[string]any{
 		"organization": chi.URLParam(r, "orgID"),
 		"members":      []string{"alice", "bob"},
 	})
@@ -86,20 +87,14 @@ func invite(mw *middleware.Middleware) http.HandlerFunc {
 			Email string `json:"email"`
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil || req.Email == "" {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"email": "..."}`})
+			serve.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"email": "..."}`})
 			return
 		}
 		claims, _ := authz.FromContext(r.Context())
-		writeJSON(w, http.StatusCreated, map[string]string{
+		serve.WriteJSON(w, http.StatusCreated, map[string]string{
 			"organization": orgID,
 			"email":        req.Email,
 			"invited_by":   claims.Subject,
 		})
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

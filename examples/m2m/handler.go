@@ -6,10 +6,10 @@ package main
 // being a machine.
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/examples/internal/serve"
 	"github.com/seed31d61d31/authz/middleware"
 )
 
@@ -35,7 +35,7 @@ func machinesOnly(mw *middleware.Middleware, next http.Handler) http.Handler {
 
 func whoami(w http.ResponseWriter, r *http.Request) {
 	claims, _ := authz.FromContext(r.Context()) // always there behind Authenticate
-	writeJSON(w, http.StatusOK, map[string]any{
+	serve.WriteJSON(w, http.StatusOK, map[string]any{
 		"subject": claims.Subject,
 		"client":  claims.ClientID,
 		"machine": claims.IsMachine(),
@@ -45,11 +45,5 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 func syncData(w http.ResponseWriter, r *http.Request) {
 	claims, _ := authz.FromContext(r.Context())
 	// A real service would start the synchronization here.
-	writeJSON(w, http.StatusOK, map[string]string{"status": "synced", "by": claims.ClientID})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	serve.WriteJSON(w, http.StatusOK, map[string]string{"status": "synced", "by": claims.ClientID})
 }

@@ -1,61 +1,23 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/seed31d61d31/authz"
 	"github.com/seed31d61d31/authz/authztest"
-	"github.com/seed31d61d31/authz/middleware"
+	"github.com/seed31d61d31/authz/examples/internal/exampletest"
 )
 
 const resource = "https://api.example.com"
 
-// clock is the fixed time of the tests, shared by the issuer and the validator.
-func clock() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) }
-
-// newTenant starts an in-process issuer shaped like a Logto tenant.
-func newTenant(t *testing.T) *authztest.Issuer {
-	t.Helper()
-	iss, err := authztest.NewIssuer(authztest.WithClock(clock))
-	require.NoError(t, err)
-	t.Cleanup(iss.Close)
-	return iss
-}
-
-// newAPI serves newHandler, trusting iss, and returns its URL.
-func newAPI(t *testing.T, iss *authztest.Issuer) string {
-	t.Helper()
-	v, err := authz.New(iss.URL(), []string{resource}, authz.WithClock(clock))
-	require.NoError(t, err)
-	t.Cleanup(v.Close)
-	mw, err := middleware.New(v, middleware.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	srv := httptest.NewServer(newHandler(mw))
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 func TestSync(t *testing.T) {
-	iss := newTenant(t)
-	api := newAPI(t, iss)
-	mint := func(tok string, err error) string {
-		t.Helper()
-		require.NoError(t, err)
-		return tok
-	}
+	iss := exampletest.NewTenant(t)
+	api := exampletest.NewAPI(t, iss, resource, newHandler)
+	mint := exampletest.Mint(t)
 
 	tests := []struct {
 		name      string
@@ -71,28 +33,15 @@ func TestSync(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequestWithContext(t.Context(), "POST", api+"/sync", nil)
-			require.NoError(t, err)
-			if tc.token != "" {
-				req.Header.Set("Authorization", "Bearer "+tc.token)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			defer resp.Body.Close()
-
-			assert.Equal(t, tc.want, resp.StatusCode)
-			challenge := resp.Header.Get("WWW-Authenticate")
-			assert.Contains(t, challenge, tc.challenge)
-			if tc.want == http.StatusForbidden {
-				assert.Contains(t, challenge, `error="insufficient_scope"`)
-			}
+			got := exampletest.Send(t, "POST", api+"/sync", tc.token, "")
+			exampletest.CheckAnswer(t, got, tc.want, tc.challenge)
 		})
 	}
 }
 
 func TestWhoami(t *testing.T) {
-	iss := newTenant(t)
-	api := newAPI(t, iss)
+	iss := exampletest.NewTenant(t)
+	api := exampletest.NewAPI(t, iss, resource, newHandler)
 	machine, err := iss.MachineToken(resource, "backup-job")
 	require.NoError(t, err)
 	user, err := iss.APIToken(resource, authztest.Subject("alice"), authztest.ClientID("web-app"))
@@ -102,95 +51,21 @@ func TestWhoami(t *testing.T) {
 		machine: `{"subject": "backup-job", "client": "backup-job", "machine": true}`,
 		user:    `{"subject": "alice", "client": "web-app", "machine": false}`,
 	} {
-		req, err := http.NewRequestWithContext(t.Context(), "GET", api+"/whoami", nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		assert.JSONEq(t, want, string(body))
+		got := exampletest.Send(t, "GET", api+"/whoami", token, "")
+		require.Equal(t, http.StatusOK, got.Status)
+		assert.JSONEq(t, want, got.Body)
 	}
 }
 
 func TestRunUsage(t *testing.T) {
-	tests := []struct {
-		name string
-		env  map[string]string
-		want string
-	}{
-		{name: "no LOGTO_ISSUER", env: map[string]string{"API_RESOURCE": resource}, want: "go run ./examples/quickstart"},
-		{name: "no API_RESOURCE", env: map[string]string{"LOGTO_ISSUER": "https://tenant.logto.app/oidc"}, want: "API_RESOURCE"},
-		{name: "issuer over http", env: map[string]string{"LOGTO_ISSUER": "http://tenant.logto.app/oidc", "API_RESOURCE": resource}, want: "https"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var stderr bytes.Buffer
-			code := run(t.Context(), getenv(tc.env), &stderr)
-			assert.Equal(t, 2, code)
-			assert.Contains(t, stderr.String(), tc.want)
-		})
-	}
+	exampletest.RunUsage(t, run, exampletest.APIUsage())
 }
 
 func TestRunServesUntilCancelled(t *testing.T) {
-	iss := newTenant(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stderr logBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, getenv(map[string]string{"LOGTO_ISSUER": iss.URL(), "API_RESOURCE": resource, "ADDR": "127.0.0.1:0"}), &stderr)
-	}()
-	addr := listeningAddr(t, &stderr)
+	iss := exampletest.NewTenant(t)
+	r := exampletest.Start(t, run, map[string]string{"LOGTO_ISSUER": iss.URL(), "API_RESOURCE": resource, "ADDR": "127.0.0.1:0"})
 
-	resp, err := http.Get("http://" + addr + "/whoami")
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, http.StatusUnauthorized, exampletest.Send(t, "GET", "http://"+r.Addr+"/whoami", "", "").Status)
 
-	cancel()
-	select {
-	case code := <-done:
-		assert.Equal(t, 0, code, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after the context was cancelled")
-	}
-}
-
-func getenv(env map[string]string) func(string) string {
-	return func(k string) string { return env[k] }
-}
-
-// listeningAddr waits for run's "listening" log line and returns its address.
-func listeningAddr(t *testing.T, log *logBuffer) string {
-	t.Helper()
-	re := regexp.MustCompile(`msg=listening addr=(\S+)`)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(log.String()); m != nil {
-			return m[1]
-		}
-	}
-	t.Fatalf("run did not start listening; its output:\n%s", log.String())
-	return ""
-}
-
-// logBuffer collects run's output, written from the server's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	r.Stop(10 * time.Second)
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/seed31d61d31/authz"
 	"github.com/seed31d61d31/authz/authztest"
+	"github.com/seed31d61d31/authz/examples/internal/exampletest"
 )
 
 // quiet is the logger of the servers under test.
@@ -34,10 +34,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // runs on the real clock: the SDK checks "exp" against time.Now.
 func newTenant(t *testing.T) *authztest.Issuer {
 	t.Helper()
-	iss, err := authztest.NewIssuer()
-	require.NoError(t, err)
-	t.Cleanup(iss.Close)
-	return iss
+	return exampletest.NewTenant(t, authztest.WithClock(time.Now))
 }
 
 // newMCPServer serves newHandler on loopback, trusting iss, and returns the
@@ -161,9 +158,9 @@ func TestInvalidTokenIsChallenged(t *testing.T) {
 	tests := []struct {
 		name, token, desc string
 	}{
-		{name: "ID token", token: mint(t)(iss.APIToken(endpoint, authztest.Scopes(permReadDocuments), authztest.TokenType("JWT"))), desc: "'typ' is 'JWT', want 'at+jwt' (is this an ID token?)"},
-		{name: "forged", token: mint(t)(iss.APIToken(endpoint, authztest.Scopes(permReadDocuments), authztest.SignedByUnknownKey())), desc: "no key in the issuer's JWKS has the token's 'kid'"},
-		{name: "for another resource", token: mint(t)(iss.APIToken("https://other.example.com/mcp", authztest.Scopes(permReadDocuments))),
+		{name: "ID token", token: exampletest.Mint(t)(iss.APIToken(endpoint, authztest.Scopes(permReadDocuments), authztest.TokenType("JWT"))), desc: "'typ' is 'JWT', want 'at+jwt' (is this an ID token?)"},
+		{name: "forged", token: exampletest.Mint(t)(iss.APIToken(endpoint, authztest.Scopes(permReadDocuments), authztest.SignedByUnknownKey())), desc: "no key in the issuer's JWKS has the token's 'kid'"},
+		{name: "for another resource", token: exampletest.Mint(t)(iss.APIToken("https://other.example.com/mcp", authztest.Scopes(permReadDocuments))),
 			desc: "token is not for this API (its resource indicator is not in 'aud')"},
 	}
 	for _, tt := range tests {
@@ -288,7 +285,7 @@ func (d *discoverer) Authorize(ctx context.Context, req *http.Request, resp *htt
 func TestMissingPermissionIsForbidden(t *testing.T) {
 	iss := newTenant(t)
 	endpoint := newMCPServer(t, iss)
-	tr := &bearerTransport{token: mint(t)(iss.APIToken(endpoint, authztest.Scopes("write:documents")))}
+	tr := &bearerTransport{token: exampletest.Mint(t)(iss.APIToken(endpoint, authztest.Scopes("write:documents")))}
 	cs, err := connect(t, endpoint, &mcp.StreamableClientTransport{HTTPClient: &http.Client{Transport: tr}})
 	require.NoError(t, err)
 
@@ -337,7 +334,7 @@ func TestVerifier(t *testing.T) {
 
 	t.Run("valid token", func(t *testing.T) {
 		exp := time.Now().Add(30 * time.Minute).Truncate(time.Second)
-		tok := mint(t)(iss.APIToken(resource, authztest.Subject("user-1"), authztest.Scopes("read:documents", "write:documents"), authztest.ExpiresAt(exp)))
+		tok := exampletest.Mint(t)(iss.APIToken(resource, authztest.Subject("user-1"), authztest.Scopes("read:documents", "write:documents"), authztest.ExpiresAt(exp)))
 		info, err := verify(t.Context(), tok, nil)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"read:documents", "write:documents"}, info.Scopes)
@@ -355,10 +352,10 @@ func TestVerifier(t *testing.T) {
 			token string
 			kind  error
 		}{
-			{name: "expired", token: mint(t)(iss.APIToken(resource, authztest.Expired())), kind: authz.ErrExpired},
-			{name: "another audience", token: mint(t)(iss.APIToken("https://other.example.com")), kind: authz.ErrAudience},
+			{name: "expired", token: exampletest.Mint(t)(iss.APIToken(resource, authztest.Expired())), kind: authz.ErrExpired},
+			{name: "another audience", token: exampletest.Mint(t)(iss.APIToken("https://other.example.com")), kind: authz.ErrAudience},
 			{name: "not a JWT", token: "opaque-token", kind: authz.ErrMalformed},
-			{name: "ID token", token: mint(t)(iss.APIToken(resource, authztest.TokenType("JWT"))), kind: authz.ErrTokenType},
+			{name: "ID token", token: exampletest.Mint(t)(iss.APIToken(resource, authztest.TokenType("JWT"))), kind: authz.ErrTokenType},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -376,13 +373,13 @@ func TestVerifier(t *testing.T) {
 		dv, err := authz.New(down.URL(), []string{resource}, authz.WithLogger(quiet))
 		require.NoError(t, err)
 		t.Cleanup(dv.Close)
-		_, err = verifier(dv)(t.Context(), mint(t)(down.APIToken(resource)), nil)
+		_, err = verifier(dv)(t.Context(), exampletest.Mint(t)(down.APIToken(resource)), nil)
 		assert.ErrorIs(t, err, authz.ErrKeysUnavailable)
 		assert.NotErrorIs(t, err, auth.ErrInvalidToken)
 	})
 
 	t.Run("claims of the same token in the context are reused", func(t *testing.T) {
-		tok := mint(t)(iss.APIToken(resource, authztest.Subject("user-2")))
+		tok := exampletest.Mint(t)(iss.APIToken(resource, authztest.Subject("user-2")))
 		c, err := v.Validate(t.Context(), tok)
 		require.NoError(t, err)
 		// A validator for another tenant would reject the token: the claims
@@ -395,7 +392,7 @@ func TestVerifier(t *testing.T) {
 		assert.Equal(t, "user-2", info.UserID)
 
 		// Claims of another token are not.
-		_, err = verifier(other)(authz.NewContext(t.Context(), c), mint(t)(iss.APIToken(resource)), nil)
+		_, err = verifier(other)(authz.NewContext(t.Context(), c), exampletest.Mint(t)(iss.APIToken(resource)), nil)
 		assert.ErrorIs(t, err, auth.ErrInvalidToken)
 	})
 }
@@ -431,7 +428,7 @@ func TestCalledTools(t *testing.T) {
 func TestToolGateKeepsTheBody(t *testing.T) {
 	iss := newTenant(t)
 	endpoint := newMCPServer(t, iss)
-	tok := mint(t)(iss.APIToken(endpoint, authztest.Scopes(permReadDocuments)))
+	tok := exampletest.Mint(t)(iss.APIToken(endpoint, authztest.Scopes(permReadDocuments)))
 
 	post := func(body io.Reader) *http.Response {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint, body)
@@ -455,48 +452,29 @@ func TestToolGateKeepsTheBody(t *testing.T) {
 }
 
 func TestRunUsage(t *testing.T) {
-	tests := []struct {
-		name string
-		env  map[string]string
-		want string
-	}{
-		{name: "nothing", env: map[string]string{}, want: "usage: LOGTO_ISSUER="},
-		{name: "no LOGTO_ISSUER", env: map[string]string{"MCP_RESOURCE": "https://mcp.example.com/mcp"}, want: "usage: LOGTO_ISSUER="},
-		{name: "no MCP_RESOURCE", env: map[string]string{"LOGTO_ISSUER": "https://tenant.logto.app/oidc"}, want: "MCP_RESOURCE"},
-		{name: "issuer over http", env: map[string]string{"LOGTO_ISSUER": "http://tenant.logto.app/oidc", "MCP_RESOURCE": "https://mcp.example.com/mcp"}, want: "https"},
-		{name: "resource over http", env: map[string]string{"LOGTO_ISSUER": "https://tenant.logto.app/oidc", "MCP_RESOURCE": "http://mcp.example.com/mcp"},
-			want: `middleware: Metadata.Resource "http://mcp.example.com/mcp" must use https (http only on a loopback host)`},
-		{name: "resource with a fragment", env: map[string]string{"LOGTO_ISSUER": "https://tenant.logto.app/oidc", "MCP_RESOURCE": "https://mcp.example.com/mcp#x"},
-			want: `middleware: Metadata.Resource "https://mcp.example.com/mcp#x" has a fragment`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stderr bytes.Buffer
-			code := run(t.Context(), getenv(tt.env), &stderr)
-			assert.Equal(t, 2, code)
-			assert.Contains(t, stderr.String(), tt.want)
-		})
-	}
+	exampletest.RunUsage(t, run, []exampletest.UsageCase{
+		{Name: "nothing", Env: map[string]string{}, Want: "usage: LOGTO_ISSUER="},
+		{Name: "no LOGTO_ISSUER", Env: map[string]string{"MCP_RESOURCE": "https://mcp.example.com/mcp"}, Want: "usage: LOGTO_ISSUER="},
+		{Name: "no MCP_RESOURCE", Env: map[string]string{"LOGTO_ISSUER": "https://tenant.logto.app/oidc"}, Want: "MCP_RESOURCE"},
+		{Name: "issuer over http", Env: map[string]string{"LOGTO_ISSUER": "http://tenant.logto.app/oidc", "MCP_RESOURCE": "https://mcp.example.com/mcp"}, Want: "https"},
+		{Name: "resource over http", Env: map[string]string{"LOGTO_ISSUER": "https://tenant.logto.app/oidc", "MCP_RESOURCE": "http://mcp.example.com/mcp"},
+			Want: `middleware: Metadata.Resource "http://mcp.example.com/mcp" must use https (http only on a loopback host)`},
+		{Name: "resource with a fragment", Env: map[string]string{"LOGTO_ISSUER": "https://tenant.logto.app/oidc", "MCP_RESOURCE": "https://mcp.example.com/mcp#x"},
+			Want: `middleware: Metadata.Resource "https://mcp.example.com/mcp#x" has a fragment`},
+	})
 }
 
 func TestRunServesUntilCancelled(t *testing.T) {
 	iss := newTenant(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stderr logBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, getenv(map[string]string{"LOGTO_ISSUER": iss.URL(), "MCP_RESOURCE": "http://127.0.0.1:8080/mcp", "ADDR": "127.0.0.1:0"}), &stderr)
-	}()
-	addr := listeningAddr(t, &stderr)
+	r := exampletest.Start(t, run, map[string]string{"LOGTO_ISSUER": iss.URL(), "MCP_RESOURCE": "http://127.0.0.1:8080/mcp", "ADDR": "127.0.0.1:0"})
 
-	resp, err := http.Post("http://"+addr+"/mcp", "application/json", nil)
+	resp, err := http.Post("http://"+r.Addr+"/mcp", "application/json", nil)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	assert.Equal(t, `Bearer realm="api", resource_metadata="http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp"`, resp.Header.Get("WWW-Authenticate"))
 
-	resp, err = http.Get("http://" + addr + "/.well-known/oauth-protected-resource/mcp")
+	resp, err = http.Get("http://" + r.Addr + "/.well-known/oauth-protected-resource/mcp")
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -504,55 +482,5 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.JSONEq(t, `{"resource":"http://127.0.0.1:8080/mcp","authorization_servers":["`+iss.URL()+`"],"scopes_supported":["read:documents"],"bearer_methods_supported":["header"],"resource_name":"Documents (authz MCP example)"}`, string(body))
 
-	cancel()
-	select {
-	case code := <-done:
-		assert.Equal(t, 0, code, stderr.String())
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not return after the context was cancelled")
-	}
-}
-
-// mint fails the test on a minting error: mint(t)(iss.APIToken(resource)).
-func mint(t *testing.T) func(string, error) string {
-	return func(tok string, err error) string {
-		t.Helper()
-		require.NoError(t, err)
-		return tok
-	}
-}
-
-func getenv(env map[string]string) func(string) string {
-	return func(k string) string { return env[k] }
-}
-
-// listeningAddr waits for run's "listening" log line and returns its address.
-func listeningAddr(t *testing.T, log *logBuffer) string {
-	t.Helper()
-	re := regexp.MustCompile(`msg=listening addr=(\S+)`)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(log.String()); m != nil {
-			return m[1]
-		}
-	}
-	t.Fatalf("run did not start listening; its output:\n%s", log.String())
-	return ""
-}
-
-// logBuffer collects run's output, written from the server's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	r.Stop(15 * time.Second)
 }

@@ -7,10 +7,10 @@ package main
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
 	"net/http"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/examples/internal/serve"
 	"github.com/seed31d61d31/authz/middleware"
 )
 
@@ -34,14 +34,14 @@ func newHandler(mw *middleware.Middleware, p *authz.Policy) http.Handler {
 }
 
 func healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	serve.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // listProjects lists the projects of the organization in the
 // X-Organization-Id header, which the policy checked is the token's.
 func listProjects(w http.ResponseWriter, r *http.Request) {
 	claims, _ := authz.FromContext(r.Context()) // always there behind the policy
-	writeJSON(w, http.StatusOK, map[string]any{
+	serve.WriteJSON(w, http.StatusOK, map[string]any{
 		"organization": claims.OrganizationID,
 		"projects":     []string{"website", "mobile app"},
 	})
@@ -51,15 +51,9 @@ func listProjects(w http.ResponseWriter, r *http.Request) {
 // the policy checked is the token's.
 func createProject(w http.ResponseWriter, r *http.Request) {
 	claims, _ := authz.FromContext(r.Context())
-	writeJSON(w, http.StatusCreated, map[string]string{
+	serve.WriteJSON(w, http.StatusCreated, map[string]string{
 		"organization": r.PathValue("orgID"),
 		"id":           "project-3",
 		"created_by":   claims.Subject,
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/examples/internal/serve"
 	"github.com/seed31d61d31/authz/middleware"
 )
 
@@ -25,7 +26,7 @@ func newHandler(mw *middleware.Middleware) http.Handler {
 
 func listMembers(w http.ResponseWriter, r *http.Request) {
 	// A real service would look up the members of r.PathValue("orgID").
-	writeJSON(w, http.StatusOK, map[string]any{
+	serve.WriteJSON(w, http.StatusOK, map[string]any{
 		"organization": r.PathValue("orgID"),
 		"members":      []string{"alice", "bob"},
 	})
@@ -36,19 +37,13 @@ func invite(w http.ResponseWriter, r *http.Request) {
 		Email string `json:"email"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil || req.Email == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"email": "..."}`})
+		serve.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"email": "..."}`})
 		return
 	}
 	claims, _ := authz.FromContext(r.Context()) // always there behind the middleware
-	writeJSON(w, http.StatusCreated, map[string]string{
+	serve.WriteJSON(w, http.StatusCreated, map[string]string{
 		"organization": claims.OrganizationID, // equal to r.PathValue("orgID")
 		"email":        req.Email,
 		"invited_by":   claims.Subject,
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -8,12 +8,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/seed31d61d31/authz/examples/internal/exampletest"
 )
 
 func TestTable(t *testing.T) {
@@ -39,22 +40,9 @@ func TestBadFlag(t *testing.T) {
 	assert.Contains(t, errOut.String(), "-serve")
 }
 
-// syncBuffer lets the test read what run prints while it is still running.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestServePrintsWorkingCurlCommands(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out exampletest.LogBuffer // read while run is still running
 	done := make(chan int)
 	go func() { done <- run(ctx, []string{"-serve"}, &out, io.Discard) }()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Serving until interrupted") }, 10*time.Second, 10*time.Millisecond)

@@ -6,10 +6,10 @@ package main
 // ?include=drafts) is checked in the handler with authz.Check.
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/examples/internal/serve"
 	"github.com/seed31d61d31/authz/middleware"
 )
 
@@ -35,22 +35,16 @@ func listDocuments(mw *middleware.Middleware) http.HandlerFunc {
 			}
 			docs = append(docs, "draft: reorg")
 		}
-		writeJSON(w, http.StatusOK, map[string][]string{"documents": docs})
+		serve.WriteJSON(w, http.StatusOK, map[string][]string{"documents": docs})
 	}
 }
 
 func createDocument(w http.ResponseWriter, r *http.Request) {
 	claims, _ := authz.FromContext(r.Context()) // always there behind Require
-	writeJSON(w, http.StatusCreated, map[string]string{"id": "doc-3", "owner": claims.Subject})
+	serve.WriteJSON(w, http.StatusCreated, map[string]string{"id": "doc-3", "owner": claims.Subject})
 }
 
 func deleteDocument(w http.ResponseWriter, r *http.Request) {
 	_ = r.PathValue("id") // a real service would delete it here
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

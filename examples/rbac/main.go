@@ -26,14 +26,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/examples/internal/serve"
 	"github.com/seed31d61d31/authz/middleware"
 )
 
@@ -77,40 +75,5 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	return serve(ctx, cmp.Or(getenv("ADDR"), "127.0.0.1:8080"), newHandler(mw), log)
-}
-
-// serve runs h on addr until ctx is done, then shuts down gracefully.
-func serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) int {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		log.Error("listen", "err", err)
-		return 1
-	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
-
-	select {
-	case err := <-errc:
-		log.Error("serve", "err", err)
-		return 1
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Error("shutdown", "err", err)
-		return 1
-	}
-	return 0
+	return serve.Serve(ctx, cmp.Or(getenv("ADDR"), "127.0.0.1:8080"), newHandler(mw), log)
 }
