@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/seed31d61d31/authz/internal/cache"
@@ -170,111 +171,174 @@ type actor struct {
 	Sub string `json:"sub"`
 }
 
-// UnmarshalJSON decodes the claims, holding their names to what
-// encoding/json does not: claim names are case-sensitive (RFC 7519 section
-// 4, RFC 7515 section 5.3), so a custom claim "Scope" or "ſcope" (long s)
-// is a claim of its own and never fills "scope"; and a claim this package
-// reads must not appear twice. The fast struct decode is right unless a
-// name differs from one of ours only in case; then the claims are decoded
-// again, by exact name.
+// UnmarshalJSON decodes the claims this package reads, in one pass over the
+// top-level members and by exact name. encoding/json would match names
+// case-insensitively (so a custom claim "Scope" or "ſcope" would fill
+// "scope", and "EXP" after "exp" would override it), but claim names are
+// case-sensitive (RFC 7519 section 4, RFC 7515 section 5.3). A claim read
+// here must not appear twice. Other members are skipped; Claims.Decode
+// reads them. b has been validated as JSON by encoding/json already.
 func (w *wireClaims) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) {
-		return newError(ErrMalformed, "claims are null, not a JSON object")
+	var seen [len(claimNames)]bool
+	return eachMember(b, func(name []byte, value []byte) error {
+		i := claimIndex(name)
+		if i < 0 {
+			return nil
+		}
+		if seen[i] {
+			return newError(ErrMalformed, fmt.Sprintf("claim %q appears twice", claimNames[i]))
+		}
+		seen[i] = true
+		return w.decode(i, value)
+	})
+}
+
+// claimNames are the claims wireClaims reads, in the order of decode's cases.
+var claimNames = [...]string{"iss", "sub", "aud", "client_id", "scope", "organization_id", "act", "exp", "nbf", "iat", "jti"}
+
+func claimIndex(name []byte) int {
+	for i, n := range claimNames {
+		if string(name) == n {
+			return i
+		}
 	}
-	type plain wireClaims // the same fields, without this method
-	if err := json.Unmarshal(b, (*plain)(w)); err != nil {
-		return err
+	return -1
+}
+
+// decode decodes value into the claim claimNames[i].
+func (w *wireClaims) decode(i int, value []byte) error {
+	switch claimNames[i] {
+	case "iss":
+		return jsonString(value, "iss", &w.Iss)
+	case "sub":
+		return jsonString(value, "sub", &w.Sub)
+	case "client_id":
+		return jsonString(value, "client_id", &w.ClientID)
+	case "jti":
+		return jsonString(value, "jti", &w.Jti)
+	case "organization_id":
+		if string(value) == "null" {
+			return nil
+		}
+		w.OrgID = new(string)
+		return jsonString(value, "organization_id", w.OrgID)
+	case "aud":
+		return w.Aud.UnmarshalJSON(value)
+	case "scope":
+		return w.Scope.UnmarshalJSON(value)
+	case "exp":
+		return w.Exp.UnmarshalJSON(value)
+	case "nbf":
+		return w.Nbf.UnmarshalJSON(value)
+	case "iat":
+		return w.Iat.UnmarshalJSON(value)
+	default: // "act"
+		if err := json.Unmarshal(value, &w.Act); err != nil {
+			return wrapError(ErrMalformed, `"act" is not an object`, err)
+		}
+		return nil
 	}
-	folded, err := checkClaimNames(b)
-	if err != nil || !folded {
-		return err
+}
+
+// jsonString decodes the JSON string value into dst; null leaves dst
+// empty. The common case, no escapes and valid UTF-8, is a plain copy.
+func jsonString(value []byte, claim string, dst *string) error {
+	switch {
+	case string(value) == "null":
+		return nil
+	case len(value) < 2 || value[0] != '"':
+		return newError(ErrMalformed, fmt.Sprintf("%q is not a string", claim))
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(b, &members); err != nil {
-		return err
+	inner := value[1 : len(value)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		*dst = string(inner)
+		return nil
 	}
-	*w = wireClaims{}
-	fields := map[string]any{
-		"iss": &w.Iss, "sub": &w.Sub, "aud": &w.Aud, "client_id": &w.ClientID, "scope": &w.Scope,
-		"organization_id": &w.OrgID, "act": &w.Act, "exp": &w.Exp, "nbf": &w.Nbf, "iat": &w.Iat, "jti": &w.Jti,
+	if err := json.Unmarshal(value, dst); err != nil {
+		return wrapError(ErrMalformed, fmt.Sprintf("%q is not a string", claim), err)
 	}
-	for name, field := range fields {
-		if raw, ok := members[name]; ok {
-			if err := json.Unmarshal(raw, field); err != nil {
-				return err
+	return nil
+}
+
+// eachMember calls fn with the name and the raw value of each top-level
+// member of the JSON object b, in order. b is valid JSON (encoding/json
+// checked it); the walk is still bounds-checked throughout, so no input can
+// make it read outside b.
+func eachMember(b []byte, fn func(name, value []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return newError(ErrMalformed, "claims are not a JSON object")
+	}
+	for i = skipSpace(b, i+1); i < len(b) && b[i] != '}'; {
+		end := valueEnd(b, i) // the name is a string
+		quoted := b[i:end]
+		if len(quoted) < 2 {
+			return newError(ErrMalformed, "claims are not a JSON object")
+		}
+		name := quoted[1 : len(quoted)-1]
+		if bytes.IndexByte(quoted, '\\') >= 0 {
+			var unescaped string
+			if err := json.Unmarshal(quoted, &unescaped); err != nil {
+				return wrapError(ErrMalformed, "a claim name is not a JSON string", err)
 			}
+			name = []byte(unescaped)
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return newError(ErrMalformed, "claims are not a JSON object")
+		}
+		start := skipSpace(b, i+1)
+		end = valueEnd(b, start)
+		if err := fn(name, b[start:end]); err != nil {
+			return err
+		}
+		if i = skipSpace(b, end); i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
 		}
 	}
 	return nil
 }
 
-// claimNames are the claims wireClaims reads.
-var claimNames = [...]string{"iss", "sub", "aud", "client_id", "scope", "organization_id", "act", "exp", "nbf", "iat", "jti"}
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
 
-// checkClaimNames walks the top-level member names of b, a JSON object that
-// encoding/json has accepted. It reports whether a name matches one of
-// claimNames only under case folding (encoding/json decoded it into that
-// claim), and refuses a repeated claim name (the last would have won).
-func checkClaimNames(b []byte) (folded bool, err error) {
-	var seen [len(claimNames)]bool
-	depth, key := 0, false
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '{', '[':
-			depth++
-			key = depth == 1
-		case '}', ']':
-			depth--
-		case ',':
-			key = depth == 1
+// valueEnd returns the index just past the JSON value that starts at b[i].
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
 		case '"':
-			j := i + 1
-			for ; j < len(b) && b[j] != '"'; j++ {
+			for j++; j < len(b) && b[j] != '"'; j++ {
 				if b[j] == '\\' {
 					j++
 				}
 			}
-			if key {
-				f, err := checkClaimName(b[i:j+1], &seen)
-				if err != nil {
-					return false, err
-				}
-				folded = folded || f
-				key = false
+			if depth == 0 {
+				return min(j+1, len(b))
 			}
-			i = j
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 { // the end of the enclosing object
+				return j
+			}
+			if depth--; depth == 0 {
+				return j + 1
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 { // the end of a number or literal
+				return j
+			}
 		}
 	}
-	return folded, nil
-}
-
-func checkClaimName(quoted []byte, seen *[len(claimNames)]bool) (folded bool, err error) {
-	name := string(quoted[1 : len(quoted)-1]) // on the stack: name does not escape
-	if bytes.IndexByte(quoted, '\\') >= 0 {
-		var unescaped string
-		if err := json.Unmarshal(quoted, &unescaped); err != nil {
-			return false, wrapError(ErrMalformed, "a claim name is not a valid JSON string", err)
-		}
-		name = unescaped
-	}
-	ascii := true
-	for i := 0; i < len(name); i++ {
-		if name[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	for i, want := range claimNames {
-		switch {
-		case name == want && seen[i]:
-			return false, newError(ErrMalformed, fmt.Sprintf("claim %q appears twice", want))
-		case name == want:
-			seen[i] = true
-		case (!ascii || len(name) == len(want)) && strings.EqualFold(name, want):
-			folded = true
-		}
-	}
-	return folded, nil
+	return len(b)
 }
 
 // The jwt.Claims interface. Claims validation is ours (the parser runs with
@@ -293,7 +357,7 @@ type stringList []string
 func (l *stringList) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		if err := jsonString(b, "aud", &s); err != nil {
 			return err
 		}
 		*l = stringList{s}
@@ -325,7 +389,7 @@ func (l *scopeList) UnmarshalJSON(b []byte) error {
 	var a []string
 	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		if err := jsonString(b, "scope", &s); err != nil {
 			return err
 		}
 		for tok := range strings.SplitSeq(s, " ") {
