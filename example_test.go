@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"sync"
 
 	"github.com/seed31d61d31/authz"
 	"github.com/seed31d61d31/authz/authztest"
@@ -127,4 +128,31 @@ func ExampleClaims_Decode() {
 	}
 	fmt.Println(custom.Plan)
 	// Output: pro
+}
+
+// Count decisions by reason, for metrics or audit logs. The observer never
+// sees the token.
+func ExampleWithObserver() {
+	logto, _ := authztest.NewIssuer()
+	defer logto.Close()
+	var mu sync.Mutex
+	reasons := map[string]int{}
+	v, _ := authz.New(logto.URL(), []string{"https://api.example.com"}, authz.WithObserver(authz.Observer{
+		Decision: func(_ context.Context, d authz.Decision) {
+			mu.Lock()
+			defer mu.Unlock()
+			reasons[d.Reason()]++
+		},
+	}))
+	defer v.Close()
+
+	good, _ := logto.APIToken("https://api.example.com")
+	expired, _ := logto.APIToken("https://api.example.com", authztest.Expired())
+	for _, tok := range []string{good, good, expired, "not-a-jwt"} {
+		_, _ = v.Validate(context.Background(), tok)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	fmt.Println(reasons)
+	// Output: map[expired:1 malformed:1 ok:2]
 }

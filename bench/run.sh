@@ -70,3 +70,14 @@ versions="$(go list -m -f '{{.Path}} {{.Version}}' \
 } > results/RESULTS.md
 
 echo "== wrote results/RESULTS.md, results/benchstat.txt, $out"
+
+# The README shows the same tables, between its bench markers.
+readme=../README.md
+if grep -q '<!-- bench:start -->' "$readme"; then
+  {
+    sed '/<!-- bench:start -->/q' "$readme"
+    tail -n +3 results/RESULTS.md | sed 's/^#/##/'
+    sed -n '/<!-- bench:end -->/,$p' "$readme"
+  } > "$readme.tmp" && mv "$readme.tmp" "$readme"
+  echo "== updated the tables in README.md"
+fi
