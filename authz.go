@@ -56,17 +56,20 @@ type Validator struct {
 	issuers   map[string]*jwks.Set
 	audiences []string
 	anyOrg    bool
-	algs      map[string]bool
-	leeway    time.Duration
-	maxBytes  int
-	relaxTyp  bool
-	now       func() time.Time
-	log       *slog.Logger
-	parser    *jwt.Parser
-	cache     *cache.Cache[*cached] // nil when off
-	cacheTTL  time.Duration
-	flight    cache.Flight[*Claims]
-	observer  Observer
+	// acceptsAPI and acceptsOrg report whether some audience is an API
+	// resource indicator, and whether some is an organization.
+	acceptsAPI, acceptsOrg bool
+	algs                   map[string]bool
+	leeway                 time.Duration
+	maxBytes               int
+	relaxTyp               bool
+	now                    func() time.Time
+	log                    *slog.Logger
+	parser                 *jwt.Parser
+	cache                  *cache.Cache[*cached] // nil when off
+	cacheTTL               time.Duration
+	flight                 cache.Flight[*Claims]
+	observer               Observer
 	// verifications counts full verifications (cache misses), for tests.
 	verifications atomic.Uint64
 	// opaqueHint is the message for a token with no dots.
@@ -139,20 +142,25 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 	for _, a := range audiences {
 		switch {
 		case a == AnyOrganization:
-			v.anyOrg = true
+			v.anyOrg, v.acceptsOrg = true, true
 		case strings.TrimSpace(a) != a || a == "":
 			return nil, fmt.Errorf("authz: audience %q is empty or has surrounding spaces", a)
 		case strings.HasPrefix(a, organizationPrefix) && !validOrgID(a[len(organizationPrefix):]):
 			return nil, fmt.Errorf("authz: audience %q has an invalid organization id", a)
 		default:
+			isOrg := strings.HasPrefix(a, organizationPrefix)
+			v.acceptsOrg = v.acceptsOrg || isOrg
+			if !isOrg && !v.acceptsAPI {
+				v.acceptsAPI = true
+				v.opaqueHint = "token is not a JWT: most likely a Logto opaque access token; request the token with resource=" + a
+			}
 			if !slices.Contains(v.audiences, a) {
 				v.audiences = append(v.audiences, a)
 			}
 		}
 	}
-	v.opaqueHint = "token is not a JWT: most likely a Logto opaque access token; request the token with resource=<your API indicator>"
-	if len(v.audiences) > 0 {
-		v.opaqueHint = "token is not a JWT: most likely a Logto opaque access token; request the token with resource=" + v.audiences[0]
+	if v.opaqueHint == "" {
+		v.opaqueHint = "token is not a JWT: most likely a Logto opaque access token; request the token with resource=<your API indicator>"
 	}
 	for u := range c.jwksURLs {
 		if !slices.Contains(c.issuers, u) {

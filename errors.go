@@ -2,6 +2,7 @@ package authz
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 )
 
@@ -114,4 +115,102 @@ func missingAnyScope(perms []string) *Error {
 		Reason:  "needs one of the permissions " + strings.Join(perms, " "),
 		Missing: perms,
 	}
+}
+
+// Outcome is how a refusal of one kind is answered on every transport: one
+// row of the table that the middleware, the gRPC interceptors, the
+// [Observer] and the command-line tool all read, so that a kind of error
+// means the same thing everywhere. Get it with [OutcomeOf].
+type Outcome struct {
+	// Kind is the sentinel error, e.g. [ErrExpired]; nil for success and
+	// for an error that is not this package's.
+	Kind error
+	// Name is the Go name of Kind, e.g. "ErrExpired"; "" when Kind is nil.
+	Name string
+	// Code is a short, stable code fit for a metric label or a log field:
+	// "ok", "expired", "insufficient_scope", ...; "error" for an error
+	// that is not this package's.
+	Code string
+	// HTTPStatus is the status code of the answer (RFC 6750 section 3.1):
+	// 400 for a malformed request, 401 for a missing or invalid token, 403
+	// for a valid token that may not do what was asked, 503 when the
+	// issuer's keys cannot be loaded; 200 for success, 500 otherwise.
+	HTTPStatus int
+	// ErrorCode is the OAuth error code of the answer. For 400, 401 and 403
+	// it is the RFC 6750 error attribute of the WWW-Authenticate challenge,
+	// "invalid_request", "invalid_token" or "insufficient_scope"; a request
+	// with no token gets a challenge without one (RFC 6750 section 3.1),
+	// and ErrorCode "unauthorized" only names the refusal in the response
+	// body. A 503 carries no challenge: "temporarily_unavailable" (RFC 6749
+	// section 4.1.2.1). Empty for success and for foreign errors.
+	ErrorCode string
+	// GRPCCode is the number of the gRPC status code of the answer
+	// (google.golang.org/grpc/codes, whose numbers the gRPC protocol
+	// fixes): 3 InvalidArgument, 16 Unauthenticated, 7 PermissionDenied,
+	// 14 Unavailable; 0 OK for success, 13 Internal otherwise. It is a
+	// number so that this package does not depend on gRPC.
+	GRPCCode uint32
+}
+
+// gRPC status code numbers (google.golang.org/grpc/codes).
+const (
+	grpcOK               = 0
+	grpcInvalidArgument  = 3
+	grpcPermissionDenied = 7
+	grpcInternal         = 13
+	grpcUnavailable      = 14
+	grpcUnauthenticated  = 16
+)
+
+// outcomes is the table behind OutcomeOf: one row per sentinel. Adding a
+// sentinel means adding its row here, and nothing else.
+var outcomes = [...]Outcome{
+	{ErrMissingToken, "ErrMissingToken", "missing_token", http.StatusUnauthorized, "unauthorized", grpcUnauthenticated},
+	{ErrInvalidRequest, "ErrInvalidRequest", "invalid_request", http.StatusBadRequest, "invalid_request", grpcInvalidArgument},
+	{ErrMalformed, "ErrMalformed", "malformed", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	{ErrAlgorithm, "ErrAlgorithm", "algorithm", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	{ErrTokenType, "ErrTokenType", "token_type", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	{ErrUnknownKey, "ErrUnknownKey", "unknown_key", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	{ErrSignature, "ErrSignature", "signature", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	{ErrIssuer, "ErrIssuer", "issuer", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	{ErrAudience, "ErrAudience", "audience", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	{ErrExpired, "ErrExpired", "expired", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	{ErrNotYetValid, "ErrNotYetValid", "not_yet_valid", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	{ErrInsufficientScope, "ErrInsufficientScope", "insufficient_scope", http.StatusForbidden, "insufficient_scope", grpcPermissionDenied},
+	{ErrOrganization, "ErrOrganization", "organization", http.StatusForbidden, "insufficient_scope", grpcPermissionDenied},
+	{ErrKeysUnavailable, "ErrKeysUnavailable", "keys_unavailable", http.StatusServiceUnavailable, "temporarily_unavailable", grpcUnavailable},
+}
+
+var (
+	outcomeOK      = Outcome{Code: "ok", HTTPStatus: http.StatusOK, GRPCCode: grpcOK}
+	outcomeForeign = Outcome{Code: "error", HTTPStatus: http.StatusInternalServerError, GRPCCode: grpcInternal}
+)
+
+// OutcomeOf returns the outcome of err: the row of the sentinel it
+// matches with [errors.Is]. An [*Error] is classified by its Kind alone.
+// nil gives the "ok" outcome, and an error that matches no sentinel the
+// "error" outcome (HTTP 500, gRPC Internal), whose text a transport must
+// not show to a client.
+func OutcomeOf(err error) Outcome {
+	if err == nil {
+		return outcomeOK
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Kind == nil {
+			return outcomeForeign
+		}
+		err = e.Kind
+	}
+	for _, o := range outcomes {
+		if err == o.Kind {
+			return o
+		}
+	}
+	for _, o := range outcomes {
+		if errors.Is(err, o.Kind) {
+			return o
+		}
+	}
+	return outcomeForeign
 }

@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/seed31d61d31/authz/internal/jwks"
@@ -58,30 +57,9 @@ type Decision struct {
 // "ok", or the refusal's kind: "missing_token", "malformed", "algorithm",
 // "token_type", "unknown_key", "signature", "issuer", "audience", "expired",
 // "not_yet_valid", "insufficient_scope", "organization",
-// "keys_unavailable", "invalid_request"; "error" for anything else.
-func (d Decision) Reason() string {
-	if d.Err == nil {
-		return "ok"
-	}
-	for _, r := range reasons {
-		if errors.Is(d.Err, r.err) {
-			return r.code
-		}
-	}
-	return "error"
-}
-
-var reasons = []struct {
-	err  error
-	code string
-}{
-	{ErrMissingToken, "missing_token"}, {ErrMalformed, "malformed"}, {ErrAlgorithm, "algorithm"},
-	{ErrTokenType, "token_type"}, {ErrUnknownKey, "unknown_key"}, {ErrSignature, "signature"},
-	{ErrIssuer, "issuer"}, {ErrAudience, "audience"}, {ErrExpired, "expired"},
-	{ErrNotYetValid, "not_yet_valid"}, {ErrInsufficientScope, "insufficient_scope"},
-	{ErrOrganization, "organization"}, {ErrKeysUnavailable, "keys_unavailable"},
-	{ErrInvalidRequest, "invalid_request"},
-}
+// "keys_unavailable", "invalid_request"; "error" for anything else. It is
+// [Outcome.Code] of d.Err.
+func (d Decision) Reason() string { return OutcomeOf(d.Err).Code }
 
 // claimsDecision is the Decision for claims c, with err (nil when allowed).
 func claimsDecision(stage Stage, c *Claims, err error) Decision {

@@ -33,24 +33,36 @@ func validOrgID(id string) bool {
 
 // audience is rule 7: the token's "aud" must name a configured audience. It
 // returns the organization id when an organization audience matched.
+//
+// A token is for an API or for an organization, never both: an "aud" that
+// names an accepted API audience and any organization is refused, so that
+// the kind of every token is plain (its two kinds of permissions come from
+// separate namespaces).
 func (v *Validator) audience(aud []string) (orgID string, orgAud bool, err error) {
-	matched := false
+	apiMatched, namesOrg := false, false
 	for i, a := range aud {
 		id, isOrg := strings.CutPrefix(a, organizationPrefix)
 		switch {
 		case isOrg && !validOrgID(id):
 			continue
-		case isOrg && (v.anyOrg || v.hasAudience(a)):
+		case isOrg:
+			namesOrg = true
+			if !v.anyOrg && !v.hasAudience(a) {
+				continue
+			}
 			if orgAud && id != orgID {
 				return "", false, newError(ErrAudience, "token names more than one organization")
 			}
-			orgID, orgAud, matched = id, true, true
-		case !isOrg && v.hasAudience(a):
+			orgID, orgAud = id, true
+		case v.hasAudience(a):
 			aud[i] = v.configuredAudience(a) // one copy of the string for every token
-			matched = true
+			apiMatched = true
 		}
 	}
-	if matched {
+	switch {
+	case apiMatched && namesOrg:
+		return "", false, newError(ErrAudience, "token names both an API resource and an organization in \"aud\"; a token is for one or the other")
+	case apiMatched || orgAud:
 		return orgID, orgAud, nil
 	}
 	if len(aud) == 0 {
@@ -92,20 +104,21 @@ func (v *Validator) audienceHint(aud []string) string {
 	return "token is not for this API (its resource indicator is not in \"aud\")"
 }
 
-// CheckOrganization returns nil if the token is for the organization orgID
-// and grants every one of perms. It returns an error matching
+// CheckOrganization returns nil if the token is bound to the organization
+// orgID and grants every one of perms. It returns an error matching
 // [ErrOrganization] when the token is for another organization or for none,
 // whatever its scopes, and one matching [ErrInsufficientScope] when a
 // permission is missing. A Logto token for an API requested without an
-// organization carries the scopes of all of the user's organizations, so a
-// route that acts inside an organization must make this check, not just a
-// scope check.
+// organization carries the scopes of all of the user's organizations, so an
+// operation inside an organization must make this check, not just a scope
+// check.
+//
+// The token must be of the kind the validator that made c accepts: an
+// organization-level API token for a validator of API audiences, an
+// organization token for a validator of organizations. For a validator
+// that accepts both, say which with [Requirement.Check] (Token set);
+// CheckOrganization then fails closed with an error that is not an
+// [*Error].
 func (c *Claims) CheckOrganization(orgID string, perms ...string) error {
-	switch {
-	case c.OrganizationID == "":
-		return newError(ErrOrganization, "token is not for any organization")
-	case orgID == "" || c.OrganizationID != orgID:
-		return newError(ErrOrganization, "token is for another organization")
-	}
-	return c.Check(perms...)
+	return Requirement{AllOf: perms, Organization: OrganizationFromRequest}.Check(c, orgID)
 }

@@ -11,7 +11,9 @@ import (
 	"sort"
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/seed31d61d31/authz/internal/header"
+	"github.com/seed31d61d31/authz/internal/permission"
 )
 
 // Rule is one entry of a [Policy]: the requirement for the requests matched
@@ -24,29 +26,42 @@ type Rule struct {
 	// "GET /orgs/{orgID}/documents/{id}", "/healthz", "POST api.example.com/x".
 	// A request is matched to the most specific pattern, as ServeMux does.
 	Pattern string `json:"route"`
+	// Token is the kind of token the route accepts ([Requirement.Token]);
+	// in JSON "api" or "organization". Zero: an API token for a route with
+	// no organization; for an organization route, the one kind the
+	// validator accepts (the middleware refuses to enforce the rule with a
+	// validator that accepts both).
+	Token TokenKind `json:"token,omitempty"`
 	// AllOf lists permissions that are all required. Empty: none.
 	AllOf []string `json:"allOf,omitempty"`
 	// AnyOf lists permissions of which at least one is required. Empty: none.
 	// When both AllOf and AnyOf are set, both must hold.
 	AnyOf []string `json:"anyOf,omitempty"`
-	// Organization, when non-nil, makes the route act inside an organization
-	// named by the request: the token must be for that very organization
-	// (see [Claims.CheckOrganization]). Nil: no organization is checked.
+	// Organization, when non-nil, makes the route act inside an
+	// organization: the one the request names (the token must be bound to
+	// that very organization), or the token's own. Nil: the route is
+	// global, and a token bound to an organization is refused.
 	Organization *OrgSource `json:"organization,omitempty"`
 	// Public admits requests with no token at all. It cannot be combined
-	// with AllOf, AnyOf or Organization. Default false: a token is required.
+	// with Token, AllOf, AnyOf or Organization. Default false: a token is
+	// required.
 	Public bool `json:"public,omitempty"`
 }
 
-// OrgSource says where a request names the organization it acts in. Exactly
-// one field is set: the zero value names no source, and [NewPolicy] rejects
-// it. Like [Rule], it is a plain value that [Policy] copies.
+// OrgSource says where the organization a route acts in comes from.
+// Exactly one field is set: the zero value names no source, and
+// [NewPolicy] rejects it. Like [Rule], it is a plain value that [Policy]
+// copies.
 type OrgSource struct {
 	// PathValue is the name of a wildcard of the rule's pattern, e.g. "orgID"
 	// for "/orgs/{orgID}/documents" (read with [http.Request.PathValue]).
 	PathValue string `json:"pathValue,omitempty"`
 	// Header is the name of a request header, e.g. "X-Organization-Id".
 	Header string `json:"header,omitempty"`
+	// FromToken takes the organization the token is bound to, whichever it
+	// is ([OrganizationFromToken]): the handler scopes its work by
+	// [Claims.OrganizationID].
+	FromToken bool `json:"fromToken,omitempty"`
 }
 
 // Policy maps HTTP routes to authorization requirements: for each route
@@ -80,12 +95,14 @@ func NewPolicy(rules ...Rule) (*Policy, error) {
 //	{"rules": [
 //	  {"route": "GET /documents/{id}", "allOf": ["read:documents"]},
 //	  {"route": "POST /orgs/{orgID}/documents", "organization": {"pathValue": "orgID"}, "allOf": ["write:documents"]},
+//	  {"route": "GET /members", "token": "organization", "organization": {"fromToken": true}, "allOf": ["read:members"]},
 //	  {"route": "GET /me"},
 //	  {"route": "/healthz", "public": true}
 //	]}
 //
-// A rule's fields are "route" (required), "allOf", "anyOf", "organization"
-// (an object with "pathValue" or "header") and "public"; see [Rule]. Field
+// A rule's fields are "route" (required), "token" ("api" or
+// "organization"), "allOf", "anyOf", "organization" (an object with
+// "pathValue", "header" or "fromToken": true) and "public"; see [Rule]. Field
 // names are case-sensitive; unknown and repeated fields, and any data after
 // the object, are errors. Each rule must pass these checks, also made by
 // [NewPolicy]:
@@ -98,7 +115,9 @@ func NewPolicy(rules ...Rule) (*Policy, error) {
 //     control character;
 //   - a public rule requires nothing else;
 //   - an organization names exactly one source: a path value that is a
-//     wildcard of the route ({name} or {name...}), or a valid header name;
+//     wildcard of the route ({name} or {name...}), a valid header name, or
+//     the token;
+//   - an organization token is accepted only inside an organization;
 //   - there is at least one rule.
 //
 // The first failure is returned as a [*PolicyError] carrying the rule's
@@ -138,17 +157,24 @@ func (r Rule) String() string {
 	if r.Public {
 		parts = append(parts, "public")
 	}
+	if r.Token != 0 {
+		parts = append(parts, r.Token.String()+"s")
+	}
 	if o := r.Organization; o != nil {
-		switch {
-		case o.PathValue != "" && o.Header != "":
-			parts = append(parts, fmt.Sprintf("organization from path value %q and header %q", o.PathValue, o.Header))
-		case o.PathValue != "":
-			parts = append(parts, fmt.Sprintf("organization from path value %q", o.PathValue))
-		case o.Header != "":
-			parts = append(parts, fmt.Sprintf("organization from header %q", o.Header))
-		default:
-			parts = append(parts, "organization from nowhere")
+		var from []string
+		if o.PathValue != "" {
+			from = append(from, fmt.Sprintf("path value %q", o.PathValue))
 		}
+		if o.Header != "" {
+			from = append(from, fmt.Sprintf("header %q", o.Header))
+		}
+		if o.FromToken {
+			from = append(from, "the token")
+		}
+		if from == nil {
+			from = []string{"nowhere"}
+		}
+		parts = append(parts, "organization from "+strings.Join(from, " and "))
 	}
 	if len(r.AllOf) > 0 {
 		parts = append(parts, "all of "+strings.Join(r.AllOf, ", "))
@@ -162,42 +188,39 @@ func (r Rule) String() string {
 	return r.Pattern + ": " + strings.Join(parts, "; ")
 }
 
+// Requirement returns what the rule requires of a token, leaving out where
+// the request names its organization: the transport-neutral part that
+// [Requirement.Check] enforces.
+func (r Rule) Requirement() Requirement {
+	req := Requirement{Token: r.Token, AllOf: r.AllOf, AnyOf: r.AnyOf}
+	switch o := r.Organization; {
+	case o == nil:
+	case o.FromToken && o.PathValue == "" && o.Header == "":
+		req.Organization = OrganizationFromToken
+	default:
+		req.Organization = OrganizationFromRequest
+	}
+	return req
+}
+
 // Authorize returns nil if claims c may make a request matched by the rule;
-// orgID is the organization the request names (from the path value or header
-// of r.Organization; "" when it names none). The checks, in order:
-//
-//  1. a public rule admits every request, even with c == nil;
-//  2. c == nil fails with [ErrMissingToken];
-//  3. with Organization set, the token must be for orgID
-//     ([Claims.CheckOrganization]): an empty orgID, another organization,
-//     or a token for no organization fails with [ErrOrganization], whatever
-//     its scopes;
-//  4. every permission of AllOf, then at least one of AnyOf (when set), or
-//     [ErrInsufficientScope] listing the missing ones in [Error.Missing].
-//
-// A rule with no permissions and no organization admits any valid token. A
-// rule that is Public and also names requirements (which [NewPolicy]
-// rejects) fails closed: its requirements are enforced. Authorize is safe for
-// concurrent use.
+// orgID is the organization the request names (from the path value or
+// header of r.Organization; "" when it names none). A public rule admits
+// every request, even with c == nil; otherwise Authorize is
+// [Requirement.Check] of [Rule.Requirement]. A rule that is Public and
+// also names requirements (which [NewPolicy] rejects) fails closed: its
+// requirements are enforced. Authorize is safe for concurrent use.
 func (r Rule) Authorize(c *Claims, orgID string) error {
-	if r.Public && r.Organization == nil && len(r.AllOf) == 0 && len(r.AnyOf) == 0 {
+	if r.isPublic() {
 		return nil
 	}
-	if c == nil {
-		return newError(ErrMissingToken, "")
-	}
-	if r.Organization != nil {
-		if err := c.CheckOrganization(orgID); err != nil {
-			return err
-		}
-	}
-	if err := c.Check(r.AllOf...); err != nil {
-		return err
-	}
-	if len(r.AnyOf) > 0 {
-		return c.CheckAny(r.AnyOf...)
-	}
-	return nil
+	return r.Requirement().Check(c, orgID)
+}
+
+// isPublic reports whether the rule admits requests with no token: it is
+// Public and requires nothing else.
+func (r Rule) isPublic() bool {
+	return r.Public && r.Token == 0 && r.Organization == nil && len(r.AllOf) == 0 && len(r.AnyOf) == 0
 }
 
 func (r Rule) clone() Rule {
@@ -352,6 +375,9 @@ func conflict(earlier []Rule, pattern, msg string, lineOf func(int) int) string 
 func checkRule(r Rule) string {
 	if r.Public {
 		var extra []string
+		if r.Token != 0 {
+			extra = append(extra, "a token kind")
+		}
 		if len(r.AllOf) > 0 {
 			extra = append(extra, "all-of permissions")
 		}
@@ -370,18 +396,33 @@ func checkRule(r Rule) string {
 		perms []string
 	}{{"allOf", r.AllOf}, {"anyOf", r.AnyOf}} {
 		for k, perm := range list.perms {
-			if reason := checkPermission(perm); reason != "" {
+			if reason := permission.Problem(perm); reason != "" {
 				return fmt.Sprintf("%s[%d] %s", list.name, k, reason)
 			}
 		}
 	}
+	switch r.Token {
+	case 0, APIToken:
+	case OrganizationToken:
+		if r.Organization == nil {
+			return "an organization token is always bound to its organization: give the rule an organization (pathValue, header or fromToken)"
+		}
+	default:
+		return fmt.Sprintf("invalid token kind %d", uint8(r.Token))
+	}
 	if o := r.Organization; o != nil {
+		sources := 0
+		for _, set := range []bool{o.PathValue != "", o.Header != "", o.FromToken} {
+			if set {
+				sources++
+			}
+		}
 		switch {
-		case o.PathValue != "" && o.Header != "":
-			return "organization names both a path value and a header; set exactly one"
-		case o.PathValue == "" && o.Header == "":
-			return "organization names neither a path value nor a header; set exactly one"
-		case o.Header != "" && !validHeaderName(o.Header):
+		case sources > 1:
+			return "organization names more than one of a path value, a header and the token; set exactly one"
+		case sources == 0:
+			return "organization names neither a path value, a header nor the token; set exactly one"
+		case o.Header != "" && !header.ValidName(o.Header):
 			return fmt.Sprintf("organization header %q is not a valid header field name", o.Header)
 		case o.PathValue != "":
 			_, _, path := splitPattern(r.Pattern)
@@ -394,22 +435,6 @@ func checkRule(r Rule) string {
 				return fmt.Sprintf("organization from unknown path value %q: %s", o.PathValue, have)
 			}
 		}
-	}
-	return ""
-}
-
-// checkPermission explains why perm can never be granted by a token's
-// space-separated "scope", or returns "".
-func checkPermission(perm string) string {
-	switch {
-	case perm == "":
-		return "is an empty permission"
-	case !utf8.ValidString(perm):
-		return fmt.Sprintf("%q is not valid UTF-8", perm)
-	case strings.IndexFunc(perm, unicode.IsSpace) >= 0:
-		return fmt.Sprintf("%q has whitespace: a permission is a single scope token", perm)
-	case strings.IndexFunc(perm, unicode.IsControl) >= 0:
-		return fmt.Sprintf("%q has a control character", perm)
 	}
 	return ""
 }
@@ -444,24 +469,6 @@ func wildcards(path string) []string {
 	return names
 }
 
-// validHeaderName reports whether s is a header field name: a token of
-// RFC 9110 section 5.1.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // policyDecoder decodes the JSON form of a Policy strictly: field names match
 // exactly (encoding/json alone would accept "Route" for "route"), a repeated
 // field is an error (encoding/json alone would keep the last one, so a second
@@ -474,8 +481,8 @@ type policyDecoder struct {
 
 // ruleFields and orgFields are the JSON field names, from the struct tags.
 var (
-	ruleFields = []string{"route", "allOf", "anyOf", "organization", "public"}
-	orgFields  = []string{"pathValue", "header"}
+	ruleFields = []string{"route", "token", "allOf", "anyOf", "organization", "public"}
+	orgFields  = []string{"pathValue", "header", "fromToken"}
 )
 
 func (d *policyDecoder) decode() ([]Rule, []int, *PolicyError) {
@@ -574,6 +581,13 @@ func (d *policyDecoder) rule(i int, raw json.RawMessage, base int) (Rule, *Polic
 			} else if err == nil {
 				r.Pattern, hasRoute = *s, true
 			}
+		case "token":
+			var k string
+			if err = json.Unmarshal(val, &k); err == nil {
+				if r.Token.UnmarshalText([]byte(k)) != nil || k == "" {
+					return fieldErr(valOff, `field "token" is %q: want "api" or "organization"`, k)
+				}
+			}
 		case "allOf":
 			err = json.Unmarshal(val, &r.AllOf)
 		case "anyOf":
@@ -620,12 +634,15 @@ func (d *policyDecoder) org(i int, raw json.RawMessage, base int) (*OrgSource, *
 	o := new(OrgSource)
 	var first *PolicyError
 	perr := d.object(raw, base, i, func(key string, keyOff, valOff int, val json.RawMessage) *PolicyError {
-		var dst *string
+		var dst any
+		want := "a string"
 		switch key {
 		case "pathValue":
 			dst = &o.PathValue
 		case "header":
 			dst = &o.Header
+		case "fromToken":
+			dst, want = &o.FromToken, "true or false"
 		default:
 			if first == nil {
 				first = &PolicyError{Index: i, Line: d.line(keyOff), Reason: fmt.Sprintf(
@@ -634,13 +651,13 @@ func (d *policyDecoder) org(i int, raw json.RawMessage, base int) (*OrgSource, *
 			return nil
 		}
 		if err := json.Unmarshal(val, dst); err != nil && first == nil {
-			first = &PolicyError{Index: i, Line: d.line(valOff), Reason: fmt.Sprintf("field \"organization.%s\": want a string", key)}
+			first = &PolicyError{Index: i, Line: d.line(valOff), Reason: fmt.Sprintf("field \"organization.%s\": want %s", key, want)}
 		}
 		return nil
 	})
 	if perr != nil {
 		if perr.Reason == "" {
-			perr.Reason = `"organization" is not a JSON object: want {"pathValue": "..."} or {"header": "..."}`
+			perr.Reason = `"organization" is not a JSON object: want {"pathValue": "..."}, {"header": "..."} or {"fromToken": true}`
 		}
 		return nil, perr
 	}
@@ -682,7 +699,7 @@ func (d *policyDecoder) object(raw json.RawMessage, base, index int, fn func(key
 
 func typeWant(key string) string {
 	switch key {
-	case "route":
+	case "route", "token":
 		return "want a string"
 	case "public":
 		return "want true or false"

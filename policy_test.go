@@ -152,13 +152,13 @@ func TestLoadPolicyErrors(t *testing.T) {
 			name:      "organization from both a path value and a header",
 			in:        policyDoc(`{"route": "/orgs/{id}", "organization": {"pathValue": "id", "header": "X-Org"}}`),
 			wantIndex: 0, wantLine: 2, wantRoute: "/orgs/{id}",
-			wantIn: "both a path value and a header",
+			wantIn: "more than one of a path value, a header and the token",
 		},
 		{
 			name:      "organization from nowhere",
 			in:        policyDoc(`{"route": "/orgs/{id}", "organization": {}}`),
 			wantIndex: 0, wantLine: 2, wantRoute: "/orgs/{id}",
-			wantIn: "neither a path value nor a header",
+			wantIn: "neither a path value, a header nor the token",
 		},
 		{
 			name:      "unknown path value",

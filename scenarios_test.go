@@ -3,6 +3,7 @@ package authz_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -107,13 +108,38 @@ func TestCheckOrganization(t *testing.T) {
 	orgAPI := validate(m(f.iss.OrganizationAPIToken(api, "org-a", authztest.Scopes("read"))))
 	global := validate(m(f.iss.APIToken(api, authztest.Scopes("read", "write", "admin"))))
 
-	assert.NoError(t, orgToken.CheckOrganization("org-a", "read"))
-	assert.NoError(t, orgAPI.CheckOrganization("org-a"))
-	assert.ErrorIs(t, orgToken.CheckOrganization("org-b"), authz.ErrOrganization)
-	assert.ErrorIs(t, orgToken.CheckOrganization(""), authz.ErrOrganization)
-	assert.ErrorIs(t, orgToken.CheckOrganization("org-a", "write"), authz.ErrInsufficientScope)
-	assert.ErrorIs(t, global.CheckOrganization("org-a", "read"), authz.ErrOrganization,
+	// The validator accepts both kinds: an organization check must say
+	// which it takes, and CheckOrganization, which does not, fails closed
+	// with an error that is no refusal of the token (a server bug).
+	for _, c := range []*authz.Claims{orgToken, orgAPI, global} {
+		err := c.CheckOrganization("org-a", "read")
+		var e *authz.Error
+		require.Error(t, err)
+		assert.False(t, errors.As(err, &e), "%v", err)
+		assert.Contains(t, err.Error(), "must say which it takes")
+	}
+	orgs := authz.Requirement{Token: authz.OrganizationToken, Organization: authz.OrganizationFromRequest}
+	apis := authz.Requirement{Token: authz.APIToken, Organization: authz.OrganizationFromRequest}
+	with := func(r authz.Requirement, perms ...string) authz.Requirement { r.AllOf = perms; return r }
+
+	assert.NoError(t, with(orgs, "read").Check(orgToken, "org-a"))
+	assert.NoError(t, apis.Check(orgAPI, "org-a"))
+	assert.ErrorIs(t, orgs.Check(orgToken, "org-b"), authz.ErrOrganization)
+	assert.ErrorIs(t, orgs.Check(orgToken, ""), authz.ErrOrganization)
+	assert.ErrorIs(t, with(orgs, "write").Check(orgToken, "org-a"), authz.ErrInsufficientScope)
+	assert.ErrorIs(t, with(apis, "read").Check(global, "org-a"), authz.ErrOrganization,
 		"a token without an organization never passes, whatever its scopes")
+	assert.ErrorIs(t, with(apis, "read").Check(orgToken, "org-a"), authz.ErrAudience,
+		"an organization token never passes a requirement for API tokens")
+	assert.ErrorIs(t, with(orgs, "read").Check(orgAPI, "org-a"), authz.ErrAudience,
+		"an API token never passes a requirement for organization tokens")
+
+	// With a validator of one kind, CheckOrganization takes that kind.
+	apiOnly := newFixture(t, []string{api}, nil)
+	orgAPI, err := apiOnly.v.Validate(context.Background(), m(apiOnly.iss.OrganizationAPIToken(api, "org-a", authztest.Scopes("read"))))
+	require.NoError(t, err)
+	assert.NoError(t, orgAPI.CheckOrganization("org-a", "read"))
+	assert.ErrorIs(t, orgAPI.CheckOrganization("org-b", "read"), authz.ErrOrganization)
 }
 
 func TestKeyRotation(t *testing.T) {

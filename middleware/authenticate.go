@@ -8,17 +8,28 @@ import (
 	"github.com/seed31d61d31/authz"
 )
 
-// Authenticate is middleware that requires a valid bearer token. It puts
-// the token's [*authz.Claims] into the request context ([authz.NewContext];
-// read them with [authz.FromContext] or check them with [authz.Check]) and
-// calls next. A request without a valid token is refused in the same step,
-// and next is not called: 401 without a token or with an invalid one, 400
-// for a malformed request, 503 while the issuer's keys cannot be loaded.
+// Authenticate is middleware that requires a valid bearer token: any token
+// the Middleware's validator accepts, of either kind, bound to an
+// organization or not. It puts the token's [*authz.Claims] into the
+// request context ([authz.NewContext]; read them with [authz.FromContext])
+// and calls next. It authorizes nothing: the handler must check what the
+// request may do, with [authz.Check], [authz.CheckOrganization] or
+// [authz.Authorize]. A request without a valid token is refused in the same
+// step, and next is not called: 401 without a token or with an invalid one,
+// 400 for a malformed request, 503 while the issuer's keys cannot be
+// loaded.
 //
-// If the context already holds claims (an outer Authenticate ran),
-// Authenticate calls next at once without validating again.
+// If the context already holds claims that this Middleware's validator
+// made (an outer middleware of the same validator ran), Authenticate calls
+// next at once without validating again. Claims made by another validator
+// are never reused: the token is validated again, and refused if this
+// validator does not accept it.
 func (m *Middleware) Authenticate(next http.Handler) http.Handler {
-	return m.authorize(next, "", nil)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, r, ok := m.authenticate(w, r); ok {
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // AllowAnonymous is middleware for routes that serve anonymous clients too.
@@ -30,7 +41,7 @@ func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 // never downgraded to anonymous. A malformed request is refused with 400.
 func (m *Middleware) AllowAnonymous(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := authz.FromContext(r.Context()); ok {
+		if c, ok := authz.FromContext(r.Context()); ok && c.ValidatedBy(m.v) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -52,33 +63,12 @@ func (m *Middleware) AllowAnonymous(next http.Handler) http.Handler {
 	})
 }
 
-// authorize returns a handler that authenticates the request, then runs
-// check (if not nil) on its claims, then calls next. A refusal from check
-// is answered with the challenge's scope attribute set to scope.
-func (m *Middleware) authorize(next http.Handler, scope string, check func(*http.Request, *authz.Claims) *authz.Error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, r, ok := m.authenticate(w, r)
-		if !ok {
-			return
-		}
-		if check != nil {
-			start := time.Now()
-			err := check(r, c)
-			m.observe(r, c, err, r.Pattern, start)
-			if err != nil {
-				m.refuse(w, r, refusal{err: err, scope: scope, claims: c})
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// authenticate returns the claims of r: those already in its context, or
-// those of its bearer token, then with r's context carrying them. When it
-// reports false it has answered the request.
+// authenticate returns the claims of r: those already in its context if
+// this Middleware's validator made them, else those of its bearer token,
+// then with r's context carrying them. When it reports false it has
+// answered the request.
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*authz.Claims, *http.Request, bool) {
-	if c, ok := authz.FromContext(r.Context()); ok {
+	if c, ok := authz.FromContext(r.Context()); ok && c.ValidatedBy(m.v) {
 		return c, r, true
 	}
 	c, err := m.tokenClaims(r)
@@ -119,9 +109,6 @@ func (m *Middleware) validate(r *http.Request, tok authz.Token) (*authz.Claims, 
 
 // observe reports an authorization decision on claims c to the observer.
 func (m *Middleware) observe(r *http.Request, c *authz.Claims, err *authz.Error, route string, start time.Time) {
-	if m.observer.Decision == nil {
-		return
-	}
 	d := authz.Decision{
 		Stage:        authz.StageAuthorize,
 		Issuer:       c.Issuer,

@@ -4,9 +4,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/bearer"
 )
 
 // tokenParam is the name of the query parameter and form field of RFC 6750
@@ -50,42 +50,13 @@ func (m *Middleware) bearerToken(r *http.Request) (authz.Token, *authz.Error) {
 	return tok, nil
 }
 
-// headerToken parses the Authorization header (RFC 6750 section 2.1):
-//
-//	credentials = "Bearer" 1*SP b64token
-//
-// The scheme is case-insensitive (RFC 7235 section 2.1) and one or more
-// spaces may separate it from the token. Another scheme (Basic, DPoP, ...)
-// means no bearer token. The header must appear once and hold one token: a
-// second header, a comma (two credentials joined), whitespace inside the
-// token, a tab as separator, an empty header or "Bearer" with no token make
-// the request malformed.
+// headerToken parses the Authorization header (RFC 6750 section 2.1; see
+// [bearer.Parse]): "Bearer", in any case, one or more spaces, then exactly
+// one token. Another scheme (Basic, DPoP, ...) means no bearer token.
 func headerToken(h http.Header) (authz.Token, *authz.Error) {
-	vals := h.Values("Authorization")
-	switch len(vals) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
-		return "", invalidRequest("the request has more than one Authorization header")
-	}
-	v := strings.Trim(vals[0], " \t")
-	if v == "" {
-		return "", invalidRequest("the Authorization header is empty")
-	}
-	scheme, rest := v, ""
-	if i := strings.IndexAny(v, " \t"); i >= 0 {
-		scheme, rest = v[:i], v[i:]
-	}
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", nil
-	}
-	tok := strings.TrimLeft(rest, " ")
-	switch {
-	case tok == "":
-		return "", invalidRequest("the Authorization header has the Bearer scheme but no token")
-	case strings.ContainsAny(tok, " \t,"):
-		return "", invalidRequest("the Authorization header must hold exactly one bearer token")
+	tok, err := bearer.Parse(h.Values("Authorization"), "the Authorization header")
+	if err != nil {
+		return "", invalidRequest(err.Reason)
 	}
 	return authz.Token(tok), nil
 }

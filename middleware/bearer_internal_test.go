@@ -9,7 +9,7 @@ import (
 
 // headerReasons are every reason headerToken gives.
 var headerReasons = []string{
-	"the request has more than one Authorization header",
+	"the Authorization header is given more than once",
 	"the Authorization header is empty",
 	"the Authorization header has the Bearer scheme but no token",
 	"the Authorization header must hold exactly one bearer token",

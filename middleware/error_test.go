@@ -34,7 +34,10 @@ func TestErrorAnswersHandlerRefusals(t *testing.T) {
 	}{
 		{name: "missing permission from authz.Check", err: authz.Check(authz.NewContext(context.Background(), claims), "read:drafts"), status: 403,
 			challenge: `Bearer realm="api", error="insufficient_scope", error_description="missing permission read:drafts", scope="read:drafts"`,
-			body:      `{"error":"insufficient_scope","error_description":"missing permission read:drafts"}`},
+			body:      `{"error":"insufficient_scope","error_description":"missing permission read:drafts","scope":"read:drafts"}`},
+		{name: "missing permission that does not fit a challenge", err: authz.Check(authz.NewContext(context.Background(), claims), "lire:données", "read:drafts"), status: 403,
+			challenge: `Bearer realm="api", error="insufficient_scope", error_description="missing permission lire:donn?es read:drafts", scope="read:drafts"`,
+			body:      `{"error":"insufficient_scope","error_description":"missing permission lire:donn?es read:drafts","scope":"lire:données read:drafts"}`},
 		{name: "wrong organization", err: claims.CheckOrganization("org-a"), status: 403,
 			challenge: `Bearer realm="api", error="insufficient_scope", error_description="token is not for any organization"`,
 			body:      `{"error":"insufficient_scope","error_description":"token is not for any organization"}`},

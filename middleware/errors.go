@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/seed31d61d31/authz"
 )
@@ -21,23 +20,8 @@ const retryAfter = "5"
 //   - [authz.ErrKeysUnavailable]: 503 Service Unavailable.
 //
 // It returns 200 for nil and 500 for an error that is not an [*authz.Error].
-func StatusCode(err error) int {
-	var e *authz.Error
-	switch {
-	case err == nil:
-		return http.StatusOK
-	case !errors.As(err, &e):
-		return http.StatusInternalServerError
-	case errors.Is(e.Kind, authz.ErrInvalidRequest):
-		return http.StatusBadRequest
-	case errors.Is(e.Kind, authz.ErrInsufficientScope), errors.Is(e.Kind, authz.ErrOrganization):
-		return http.StatusForbidden
-	case errors.Is(e.Kind, authz.ErrKeysUnavailable):
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusUnauthorized
-	}
-}
+// It is [authz.Outcome.HTTPStatus] of [authz.OutcomeOf](err).
+func StatusCode(err error) int { return authz.OutcomeOf(err).HTTPStatus }
 
 // invalidRequest is the error of a malformed request.
 func invalidRequest(reason string) *authz.Error {

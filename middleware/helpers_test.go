@@ -167,12 +167,27 @@ func invalidToken(desc string) want {
 	}
 }
 
-func forbidden(desc, scope string) want {
+// forbidden is a 403 whose challenge and body both name the permissions
+// scope ("" for none).
+func forbidden(desc, scope string) want { return forbiddenScopes(desc, scope, scope) }
+
+// forbiddenScopes is a 403 whose challenge's scope attribute is attr and
+// whose body's "scope" is all: they differ when a permission does not fit
+// a quoted string.
+func forbiddenScopes(desc, attr, all string) want {
 	c := `Bearer realm="api", error="insufficient_scope", error_description="` + desc + `"`
-	if scope != "" {
-		c += `, scope="` + scope + `"`
+	if attr != "" {
+		c += `, scope="` + attr + `"`
 	}
-	return want{status: http.StatusForbidden, challenge: c, body: jsonBody("insufficient_scope", desc)}
+	body := map[string]string{"error": "insufficient_scope", "error_description": desc}
+	if all != "" {
+		body["scope"] = all
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(err)
+	}
+	return want{status: http.StatusForbidden, challenge: c, body: string(b)}
 }
 
 func unavailable() want {
@@ -229,4 +244,12 @@ func check(t *testing.T, srv *httptest.Server, req *http.Request, w want) {
 	}
 	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 	assert.JSONEq(t, w.body, string(body), "body")
+}
+
+// mustPolicy builds a policy of rules, failing the test if it is invalid.
+func mustPolicy(t *testing.T, rules ...authz.Rule) *authz.Policy {
+	t.Helper()
+	p, err := authz.NewPolicy(rules...)
+	require.NoError(t, err)
+	return p
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/seed31d61d31/authz/internal/permission"
 )
 
 // wellKnownMetadata is the well-known URI suffix of RFC 9728 section 3.
@@ -128,8 +130,8 @@ func NewMetadataHandler(md Metadata) (*MetadataHandler, error) {
 		return nil, err
 	}
 	if err := checkList("ScopesSupported", md.ScopesSupported, func(s string) error {
-		if !validScope(s) {
-			return errors.New("is not a valid scope token (RFC 6749 section 3.3)")
+		if !permission.Valid(s) {
+			return errors.New("is not a permission: empty, or with whitespace, a control character or invalid UTF-8")
 		}
 		return nil
 	}); err != nil {

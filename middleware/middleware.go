@@ -32,6 +32,9 @@ type Middleware struct {
 	resourceMetadata string
 	// observer receives authorization decisions (WithObserver).
 	observer authz.Observer
+	// kind is the token kind of organization routes (Accept); 0 leaves it
+	// to the validator.
+	kind authz.TokenKind
 }
 
 // New returns a Middleware that validates bearer tokens with v. It returns

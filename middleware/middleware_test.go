@@ -54,16 +54,28 @@ func TestNew(t *testing.T) {
 func TestConstructorsPanicOnBadArguments(t *testing.T) {
 	e := newEnv(t, false)
 	mw := e.middleware(t, e.apiV)
+	orgs := e.middleware(t, e.orgV)
+	both := e.middleware(t, e.validator(t, api, authz.AnyOrganization))
 	tests := []struct {
 		name  string
 		build func()
 		want  string
 	}{
-		{name: "Require with an empty permission", build: func() { mw.Require("read", "") }, want: `middleware: Require: permission "" is not a valid scope token (RFC 6749 section 3.3)`},
-		{name: "Require with a space", build: func() { mw.Require("read write") }, want: `middleware: Require: permission "read write" is not a valid scope token (RFC 6749 section 3.3)`},
-		{name: "Require with a quote", build: func() { mw.Require(`read"`) }, want: `middleware: Require: permission "read\"" is not a valid scope token (RFC 6749 section 3.3)`},
+		{name: "Require with an empty permission", build: func() { mw.Require("read", "") }, want: `middleware: Require: authz: requirement: AllOf[1] is an empty permission`},
+		{name: "Require with a space", build: func() { mw.Require("read write") }, want: `middleware: Require: authz: requirement: AllOf[0] "read write" has whitespace: a permission is a single scope token`},
+		{name: "Require with a control character", build: func() { mw.Require("read\x7f") }, want: `middleware: Require: authz: requirement: AllOf[0] "read\x7f" has a control character`},
 		{name: "RequireAny with none", build: func() { mw.RequireAny() }, want: "middleware: RequireAny needs at least one permission"},
-		{name: "RequireAny with non-ASCII", build: func() { mw.RequireAny("lire:café") }, want: `middleware: RequireAny: permission "lire:café" is not a valid scope token (RFC 6749 section 3.3)`},
+		{name: "RequireAny with invalid UTF-8", build: func() { mw.RequireAny("lire:caf\xe9") }, want: `middleware: RequireAny: authz: requirement: AnyOf[0] "lire:caf\xe9" is not valid UTF-8`},
+		{name: "Require with a validator of organizations", build: func() { orgs.Require("read") }, want: `middleware: Require: authz: requirement: API tokens are required, but the validator accepts no API audience (give New the API's resource indicator)`},
+		{name: "organization route of a validator of both kinds", build: func() { both.RequireOrganizationFromPath("org", "read") }, want: `middleware: RequireOrganizationFromPath: authz: requirement: the validator accepts both API and organization tokens, so an operation inside an organization must say which it takes (set Requirement.Token); say it with mw.Accept(authz.APIToken) or mw.Accept(authz.OrganizationToken), or a policy rule's Token`},
+		{name: "organization-token route of a validator of APIs", build: func() { mw.Accept(authz.OrganizationToken).RequireOrganizationFromToken() }, want: `middleware: RequireOrganizationFromToken: authz: requirement: organization tokens are required, but the validator accepts no organization (give New OrganizationAudience(id) or AnyOrganization)`},
+		{name: "Accept of no kind", build: func() { mw.Accept(0) }, want: `middleware: Accept(unset): want authz.APIToken or authz.OrganizationToken`},
+		{name: "Enforce an organization rule of a validator of both kinds", build: func() {
+			both.Enforce(mustPolicy(t, authz.Rule{Pattern: "GET /orgs/{org}", Organization: &authz.OrgSource{PathValue: "org"}}))
+		}, want: `middleware: Enforce: rule 0 ("GET /orgs/{org}"): authz: requirement: the validator accepts both API and organization tokens, so an operation inside an organization must say which it takes (set Requirement.Token); say it with mw.Accept(authz.APIToken) or mw.Accept(authz.OrganizationToken), or a policy rule's Token`},
+		{name: "Enforce a global rule of a validator of organizations", build: func() {
+			orgs.Enforce(mustPolicy(t, authz.Rule{Pattern: "GET /me"}))
+		}, want: `middleware: Enforce: rule 0 ("GET /me"): authz: requirement: API tokens are required, but the validator accepts no API audience (give New the API's resource indicator)`},
 		{name: "organization from an empty path value", build: func() { mw.RequireOrganizationFromPath("") }, want: "middleware: RequireOrganizationFromPath: empty path value name"},
 		{name: "organization from an invalid header", build: func() { mw.RequireOrganizationFromHeader("X Org") }, want: `middleware: RequireOrganizationFromHeader: "X Org" is not a valid header name`},
 		{name: "organization from an empty header", build: func() { mw.RequireOrganizationFromHeader("") }, want: `middleware: RequireOrganizationFromHeader: "" is not a valid header name`},

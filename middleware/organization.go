@@ -3,19 +3,25 @@ package middleware
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/header"
 )
 
 // RequireOrganizationFromPath returns middleware for a route that acts
 // inside one organization, named by the path value name (the wildcard
 // {name} of the route's [http.ServeMux] pattern, read with
 // [http.Request.PathValue]). It authenticates the request as
-// [Middleware.Authenticate] does, then requires the token to be for that
-// organization ([authz.Claims.CheckOrganization]: the audience of a Logto
-// organization token, or the "organization_id" claim of an
-// organization-level API token) and to grant every one of perms.
+// [Middleware.Authenticate] does, then requires the token to be bound to
+// that organization (the audience of a Logto organization token, or the
+// "organization_id" claim of an organization-level API token) and to grant
+// every one of perms.
+//
+// The token must be of the kind the validator accepts: organization-level
+// API tokens for a validator of API audiences, organization tokens for a
+// validator of organizations. A validator that accepts both needs
+// [Middleware.Accept] to say which kind the route takes; without it this
+// method panics.
 //
 // A token for another organization, or for none, is refused with 403
 // whatever its scopes: a Logto API token requested without an organization
@@ -28,18 +34,14 @@ import (
 // refused with 403 (it fails closed). For a whole ServeMux, use
 // [Middleware.Enforce] with a [authz.Policy].
 //
-// It panics if name is empty or a permission is not a valid scope token.
+// It panics if name is empty or a permission is not one a "scope" can
+// carry.
 func (m *Middleware) RequireOrganizationFromPath(name string, perms ...string) func(http.Handler) http.Handler {
 	if name == "" {
 		panic("middleware: RequireOrganizationFromPath: empty path value name")
 	}
-	scope := scopeOf("RequireOrganizationFromPath", perms)
-	perms = append([]string(nil), perms...)
-	return func(next http.Handler) http.Handler {
-		return m.authorize(next, scope, func(r *http.Request, c *authz.Claims) *authz.Error {
-			return checkOrganization(c, r.PathValue(name), perms)
-		})
-	}
+	org := func(r *http.Request) (string, *authz.Error) { return r.PathValue(name), nil }
+	return m.guard("RequireOrganizationFromPath", authz.Requirement{AllOf: perms, Organization: authz.OrganizationFromRequest}, org).middleware
 }
 
 // RequireOrganizationFromHeader is [Middleware.RequireOrganizationFromPath]
@@ -48,66 +50,46 @@ func (m *Middleware) RequireOrganizationFromPath(name string, perms ...string) f
 // refused with 403; one with the header more than once with 400
 // invalid_request.
 //
-// It panics if header is not a valid header name or a permission is not a
-// valid scope token.
+// It panics if header is not a valid header name, and as
+// RequireOrganizationFromPath does.
 func (m *Middleware) RequireOrganizationFromHeader(header string, perms ...string) func(http.Handler) http.Handler {
-	if !validHeaderName(header) {
-		panic(fmt.Sprintf("middleware: RequireOrganizationFromHeader: %q is not a valid header name", header))
+	org, err := headerOrganization(header)
+	if err != nil {
+		panic("middleware: RequireOrganizationFromHeader: " + err.Error())
 	}
-	header = http.CanonicalHeaderKey(header)
-	scope := scopeOf("RequireOrganizationFromHeader", perms)
-	perms = append([]string(nil), perms...)
-	return func(next http.Handler) http.Handler {
-		return m.authorize(next, scope, func(r *http.Request, c *authz.Claims) *authz.Error {
-			orgID, err := headerOrganization(r, header)
-			if err != nil {
-				return err
-			}
-			return checkOrganization(c, orgID, perms)
-		})
-	}
+	return m.guard("RequireOrganizationFromHeader", authz.Requirement{AllOf: perms, Organization: authz.OrganizationFromRequest}, org).middleware
 }
 
-// headerOrganization returns the organization id in the request header
-// header, "" if there is none.
-func headerOrganization(r *http.Request, header string) (string, *authz.Error) {
-	vals := r.Header.Values(header)
-	switch len(vals) {
-	case 0:
-		return "", nil
-	case 1:
-		return vals[0], nil
-	default:
-		return "", invalidRequest("the request has more than one " + header + " header")
-	}
+// RequireOrganizationFromToken returns middleware for a route that acts
+// inside whatever organization the token is bound to: the request names
+// none, and the handler scopes its work by [authz.Claims.OrganizationID].
+// It authenticates the request as [Middleware.Authenticate] does, then
+// requires the token to be bound to an organization and to grant every
+// one of perms. A token bound to no organization is refused with 403
+// whatever its scopes. The token kind is chosen as for
+// [Middleware.RequireOrganizationFromPath], and it panics in the same
+// cases.
+func (m *Middleware) RequireOrganizationFromToken(perms ...string) func(http.Handler) http.Handler {
+	return m.guard("RequireOrganizationFromToken", authz.Requirement{AllOf: perms, Organization: authz.OrganizationFromToken}, nil).middleware
 }
 
-// checkOrganization requires c to be for the organization orgID, named by
-// the request, and to grant perms.
-func checkOrganization(c *authz.Claims, orgID string, perms []string) *authz.Error {
-	if orgID == "" {
-		return &authz.Error{Kind: authz.ErrOrganization, Reason: "the request names no organization"}
+// headerOrganization returns the reader of the organization id in the
+// request header name: "" if there is none, and invalid_request if it is
+// given twice.
+func headerOrganization(name string) (func(*http.Request) (string, *authz.Error), error) {
+	if !header.ValidName(name) {
+		return nil, fmt.Errorf("%q is not a valid header name", name)
 	}
-	if err := c.CheckOrganization(orgID, perms...); err != nil {
-		return asError(err, authz.ErrOrganization)
-	}
-	return nil
-}
-
-// validHeaderName reports whether s is an HTTP field name (RFC 9110
-// section 5.1: a token).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+	name = http.CanonicalHeaderKey(name)
+	return func(r *http.Request) (string, *authz.Error) {
+		vals := r.Header.Values(name)
+		switch len(vals) {
+		case 0:
+			return "", nil
+		case 1:
+			return vals[0], nil
 		default:
-			return false
+			return "", invalidRequest("the request has more than one " + name + " header")
 		}
-	}
-	return true
+	}, nil
 }

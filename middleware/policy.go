@@ -1,8 +1,8 @@
 package middleware
 
 import (
+	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/seed31d61d31/authz"
@@ -22,27 +22,34 @@ import (
 //     [Middleware.AllowAnonymous] to read an optional token);
 //   - any other rule authenticates the request as [Middleware.Authenticate]
 //     does, reads the organization the request names (the rule's path value
-//     or header), and calls [authz.Rule.Authorize]; a refusal is answered
-//     with 403 and the rule's permissions (all of AllOf, then AnyOf) in the
-//     challenge's scope attribute;
+//     or header), and checks the rule's [authz.Rule.Requirement], exactly
+//     as the route helpers do: a rule without an organization is a global
+//     route for API tokens ([Middleware.Require]), a rule with one an
+//     organization route ([Middleware.RequireOrganizationFromPath], …FromHeader,
+//     …FromToken). A refusal for a permission or an organization is
+//     answered with 403 and the rule's permissions (all of AllOf, then
+//     AnyOf) in the challenge's scope attribute;
 //   - a request no rule matches is refused: 401 (or 400, 503) if it has no
 //     valid token, else 403. So are requests the ServeMux would answer with
 //     a redirect (a path to clean, a missing trailing slash) or 405: only
 //     requests that reach a rule's route are let through. A rule for "/"
 //     matches every route no other rule matches.
 //
-// Claims already in the context (from an outer Authenticate) are used
+// Claims that the same validator already put in the context are used
 // without validating the token again. The policy's patterns should be the
 // ones the application's ServeMux serves, so both agree on the route.
 //
-// Enforce panics if p is nil.
+// Enforce panics if p is nil, or if a rule does not fit the validator: a
+// token kind it does not accept, or an organization rule without a Token
+// kind while the validator accepts both kinds (and [Middleware.Accept] did
+// not choose one).
 func (m *Middleware) Enforce(p *authz.Policy) func(http.Handler) http.Handler {
 	if p == nil {
 		panic("middleware: Enforce(nil *authz.Policy)")
 	}
 	mux := http.NewServeMux()
-	for _, rule := range p.Rules() {
-		mux.Handle(rule.Pattern, newRuleHandler(rule))
+	for i, rule := range p.Rules() {
+		mux.Handle(rule.Pattern, m.newRuleHandler(i, rule, mux))
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,22 +59,14 @@ func (m *Middleware) Enforce(p *authz.Policy) func(http.Handler) http.Handler {
 				m.unlisted(w, r)
 				return
 			}
-			if rh.public {
+			if rh.guard == nil { // public
 				next.ServeHTTP(w, r)
 				return
 			}
 			c, r, ok := m.authenticate(w, r)
-			if !ok {
-				return
+			if ok && rh.guard.authorize(w, r, c) {
+				next.ServeHTTP(w, r)
 			}
-			start := time.Now()
-			err := rh.authorize(mux, r, c)
-			m.observe(r, c, err, rh.rule.Pattern, start)
-			if err != nil {
-				m.refuse(w, r, refusal{err: err, scope: rh.scope, claims: c, route: rh.rule.Pattern})
-				return
-			}
-			next.ServeHTTP(w, r)
 		})
 	}
 }
@@ -79,7 +78,9 @@ func (m *Middleware) unlisted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := &authz.Error{Kind: authz.ErrInsufficientScope, Reason: "the policy lists no rule for this route"}
-	m.observe(r, c, err, "", time.Now())
+	if m.observer.Decision != nil {
+		m.observe(r, c, err, "", time.Now())
+	}
 	m.refuse(w, r, refusal{err: err, claims: c})
 }
 
@@ -87,61 +88,51 @@ func (m *Middleware) unlisted(w http.ResponseWriter, r *http.Request) {
 // Its ServeHTTP writes nothing: it reads the organization path value into a
 // [probe].
 type ruleHandler struct {
-	rule   authz.Rule
-	public bool
-	// scope is the challenge's scope attribute: AllOf then AnyOf.
-	scope string
-	// header is the canonical organization header, if any.
-	header string
+	// guard is the rule's requirement; nil for a public rule.
+	guard *guard
+	// pathValue is the wildcard naming the organization, if any.
+	pathValue string
 }
 
-func newRuleHandler(rule authz.Rule) *ruleHandler {
-	perms := append(append([]string(nil), rule.AllOf...), rule.AnyOf...)
-	h := &ruleHandler{
-		rule:   rule,
-		public: rule.Authorize(nil, "") == nil,
-		scope:  sanitize(strings.Join(perms, " ")),
+// newRuleHandler builds the handler of rule i of a policy; mux is Enforce's
+// ServeMux, which matches path values. It panics if the rule does not fit
+// the validator (a token kind it does not accept, or an organization rule
+// that does not name its kind with a validator that accepts both).
+func (m *Middleware) newRuleHandler(i int, rule authz.Rule, mux *http.ServeMux) *ruleHandler {
+	h := &ruleHandler{}
+	if rule.Authorize(nil, "") == nil { // public
+		return h
 	}
-	if rule.Organization != nil && rule.Organization.Header != "" {
-		h.header = http.CanonicalHeaderKey(rule.Organization.Header)
+	var org func(*http.Request) (string, *authz.Error)
+	switch o := rule.Organization; {
+	case o == nil || o.FromToken:
+	case o.PathValue != "":
+		h.pathValue = o.PathValue
+		org = func(r *http.Request) (string, *authz.Error) {
+			// Path values exist only on a request the ServeMux served. It
+			// sets them on the request it is given: serve a shallow copy,
+			// so that r keeps those of the application's own ServeMux.
+			var p probe
+			mux.ServeHTTP(&p, r.WithContext(r.Context()))
+			return p.orgID, nil
+		}
+	default:
+		var err error
+		if org, err = headerOrganization(o.Header); err != nil { // NewPolicy checked it
+			panic(fmt.Sprintf("middleware: Enforce: rule %d (%q): %v", i, rule.Pattern, err))
+		}
 	}
+	h.guard = m.guard(fmt.Sprintf("Enforce: rule %d (%q)", i, rule.Pattern), rule.Requirement(), org)
+	h.guard.route = rule.Pattern
 	return h
 }
 
 // ServeHTTP records the organization path value of r, matched by the
 // ServeMux, in w when w is a *probe; it writes nothing either way.
 func (h *ruleHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if p, ok := w.(*probe); ok && h.rule.Organization != nil {
-		p.orgID = r.PathValue(h.rule.Organization.PathValue)
+	if p, ok := w.(*probe); ok && h.pathValue != "" {
+		p.orgID = r.PathValue(h.pathValue)
 	}
-}
-
-// authorize applies the rule to claims c of request r.
-func (h *ruleHandler) authorize(mux *http.ServeMux, r *http.Request, c *authz.Claims) *authz.Error {
-	var orgID string
-	if o := h.rule.Organization; o != nil {
-		switch {
-		case o.PathValue != "":
-			// Path values exist only on a request the ServeMux served. It
-			// sets them on the request it is given: serve a shallow copy,
-			// so that r keeps those of the application's own ServeMux.
-			var p probe
-			mux.ServeHTTP(&p, r.WithContext(r.Context()))
-			orgID = p.orgID
-		case o.Header != "":
-			var err *authz.Error
-			if orgID, err = headerOrganization(r, h.header); err != nil {
-				return err
-			}
-		}
-		if orgID == "" {
-			return &authz.Error{Kind: authz.ErrOrganization, Reason: "the request names no organization"}
-		}
-	}
-	if err := h.rule.Authorize(c, orgID); err != nil {
-		return asError(err, authz.ErrInsufficientScope)
-	}
-	return nil
 }
 
 // probe is the ResponseWriter given to Enforce's ServeMux: it discards

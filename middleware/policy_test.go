@@ -1,11 +1,14 @@
 package middleware_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed31d61d31/authz"
@@ -135,15 +138,30 @@ func TestEnforceInsideARoute(t *testing.T) {
 	})
 }
 
-// TestEnforceReusesClaims: an outer Authenticate's claims are used.
+// TestEnforceReusesClaims: an outer Authenticate's claims are used when
+// the same validator made them; claims made otherwise are not.
 func TestEnforceReusesClaims(t *testing.T) {
 	e := newEnv(t, false)
-	p, err := authz.NewPolicy(authz.Rule{Pattern: "/", AllOf: []string{"read:documents"}})
+	p := mustPolicy(t, authz.Rule{Pattern: "/", AllOf: []string{"read:documents"}})
+	var validations atomic.Int32
+	v, err := authz.New(e.iss.URL(), []string{api}, authz.WithClock(e.clock.Now), authz.WithObserver(authz.Observer{
+		Decision: func(_ context.Context, d authz.Decision) {
+			if d.Stage == authz.StageValidate {
+				validations.Add(1)
+			}
+		},
+	}))
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
+	mw := e.middleware(t, v)
+	srv := serve(t, mw.Authenticate(mw.Enforce(p)(echo)))
+	do(t, srv, "GET", "/anything", bearer(must(t)(e.iss.APIToken(api, authztest.Subject("alice"), authztest.Scopes("read:documents")))), allowed("alice", ""))
+	assert.Equal(t, int32(1), validations.Load(), "the token is validated once")
+
 	claims := &authz.Claims{Subject: "from-context", Scopes: []string{"read:documents"}}
-	h := e.middleware(t, e.apiV).Enforce(p)(echo)
-	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := mw.Enforce(p)(echo)
+	srv = serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(authz.NewContext(r.Context(), claims)))
 	}))
-	do(t, srv, "GET", "/anything", bearer("garbage"), allowed("from-context", ""))
+	do(t, srv, "GET", "/anything", bearer("garbage"), invalidToken("token is not a JWT: most likely a Logto opaque access token; request the token with resource=https://api.example.com"))
 }

@@ -27,8 +27,8 @@ func TestRequire(t *testing.T) {
 		{name: "any of: first", server: "any", scopes: []string{"a:read"}, want: allowed("test-user", "")},
 		{name: "any of: second", server: "any", scopes: []string{"b:read"}, want: allowed("test-user", "")},
 		{name: "any of: both", server: "any", scopes: []string{"b:read", "a:read"}, want: allowed("test-user", "")},
-		{name: "any of: none", server: "any", scopes: []string{"c:read"}, want: forbidden("missing permission: one of a:read b:read is required", "a:read b:read")},
-		{name: "permissions compare exactly", server: "any", scopes: []string{"A:read", "a:read:all"}, want: forbidden("missing permission: one of a:read b:read is required", "a:read b:read")},
+		{name: "any of: none", server: "any", scopes: []string{"c:read"}, want: forbidden("needs one of the permissions a:read b:read", "a:read b:read")},
+		{name: "permissions compare exactly", server: "any", scopes: []string{"A:read", "a:read:all"}, want: forbidden("needs one of the permissions a:read b:read", "a:read b:read")},
 	}
 	servers := map[string]string{"none": none.URL, "three": three.URL, "any": anyOf.URL}
 	for _, tt := range tests {

@@ -15,8 +15,9 @@ import (
 type refusal struct {
 	err *authz.Error
 	// scope is the scope attribute of a 403 challenge: the permissions the
-	// route requires, space-separated; "" leaves the attribute out.
-	scope string
+	// route requires that fit a quoted string, space-separated; "" leaves
+	// the attribute out. perms is all of them, for the JSON body.
+	scope, perms string
 	// claims are the validated claims, nil if no token validated.
 	claims *authz.Claims
 	// route is the policy pattern that matched, "" outside Enforce.
@@ -38,46 +39,47 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, f refusal) {
 type body struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
+	// Scope is the permissions of a 403, all of them: the challenge's
+	// scope attribute leaves out those that do not fit a quoted string.
+	Scope string `json:"scope,omitempty"`
 }
 
-// writeRefusal writes the RFC 6750 section 3 answer to f.
+// writeRefusal writes the RFC 6750 section 3 answer to f, as the outcome
+// table of the authz package says ([authz.OutcomeOf]).
 func (m *Middleware) writeRefusal(w http.ResponseWriter, f refusal) {
-	status := StatusCode(f.err)
+	o := authz.OutcomeOf(f.err)
+	if o.ErrorCode == "" { // not a refusal of this module's
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
 	desc := sanitize(description(f.err))
 	h := w.Header()
-	var code string
+	b := body{Error: o.ErrorCode, Description: desc}
 	switch {
-	case status == http.StatusServiceUnavailable:
-		// Not a verdict on the credentials: no challenge (DESIGN.md).
-		code = "temporarily_unavailable"
+	case o.HTTPStatus == http.StatusServiceUnavailable:
+		// Not a verdict on the credentials: no challenge.
 		h.Set("Retry-After", retryAfter)
-	case errors.Is(f.err.Kind, authz.ErrMissingToken):
+	case o.Kind == authz.ErrMissingToken:
 		// RFC 6750 section 3.1: no error code when the request has no
 		// authentication information.
-		code = "unauthorized"
 		h.Set("WWW-Authenticate", m.challenge())
 	default:
-		switch status {
-		case http.StatusBadRequest:
-			code = "invalid_request"
-		case http.StatusForbidden:
-			code = "insufficient_scope"
-		default:
-			code = "invalid_token"
-		}
-		params := []string{`error="` + code + `"`, `error_description="` + desc + `"`}
-		if status == http.StatusForbidden && f.scope != "" {
-			params = append(params, `scope="`+f.scope+`"`)
+		params := []string{`error="` + o.ErrorCode + `"`, `error_description="` + desc + `"`}
+		if o.HTTPStatus == http.StatusForbidden {
+			if f.scope != "" {
+				params = append(params, `scope="`+f.scope+`"`)
+			}
+			b.Scope = f.perms
 		}
 		h.Set("WWW-Authenticate", m.challenge(params...))
 	}
-	b, err := json.Marshal(body{Error: code, Description: desc})
-	if err != nil { // cannot happen: two strings
-		b = []byte(`{"error":"` + code + `"}`)
+	out, err := json.Marshal(b)
+	if err != nil { // cannot happen: three strings
+		out = []byte(`{"error":"` + o.ErrorCode + `"}`)
 	}
 	h.Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	w.WriteHeader(o.HTTPStatus)
+	_, _ = w.Write(append(out, '\n'))
 }
 
 // challenge is a Bearer challenge (RFC 6750 section 3) with the realm, if
@@ -112,7 +114,7 @@ func description(err *authz.Error) string {
 // method, path and route, and the subject once known. Never the token, and
 // never the query, which may hold one.
 func (m *Middleware) logRefusal(r *http.Request, f refusal) {
-	status := StatusCode(f.err)
+	status := authz.OutcomeOf(f.err).HTTPStatus
 	level := slog.LevelInfo
 	if status == http.StatusServiceUnavailable {
 		level = slog.LevelWarn
@@ -199,9 +201,11 @@ func sanitize(s string) string {
 	return b.String()
 }
 
-// validScope reports whether p is a scope-token (RFC 6749 section 3.3):
-// one or more of %x21 / %x23-5B / %x5D-7E.
-func validScope(p string) bool {
+// fitsScope reports whether permission p can be written in the scope
+// attribute of a challenge: it is a scope-token of RFC 6749 section 3.3,
+// one or more of %x21 / %x23-5B / %x5D-7E. Other permissions are left out
+// of the attribute and given in the JSON body.
+func fitsScope(p string) bool {
 	return p != "" && quotable(p) && !strings.Contains(p, " ")
 }
 
@@ -221,11 +225,11 @@ func (m *Middleware) Error(w http.ResponseWriter, r *http.Request, err error) {
 	var scope []string
 	if errors.Is(e.Kind, authz.ErrInsufficientScope) {
 		for _, p := range e.Missing {
-			if validScope(p) {
+			if fitsScope(p) {
 				scope = append(scope, p)
 			}
 		}
 	}
 	c, _ := authz.FromContext(r.Context())
-	m.refuse(w, r, refusal{err: e, scope: strings.Join(scope, " "), claims: c})
+	m.refuse(w, r, refusal{err: e, scope: strings.Join(scope, " "), perms: strings.Join(e.Missing, " "), claims: c})
 }

@@ -118,7 +118,7 @@ func TestScenarios(t *testing.T) {
 		{
 			name: "any-of satisfied by none", method: "DELETE", path: "/documents/7",
 			header: bearer(m(e.iss.APIToken(api, authztest.Scopes("read:documents")))),
-			want:   forbidden("missing permission: one of admin:documents delete:documents is required", "admin:documents delete:documents"),
+			want:   forbidden("needs one of the permissions admin:documents delete:documents", "admin:documents delete:documents"),
 		},
 
 		// Organization resources with organization RBAC (organization tokens).
