@@ -20,8 +20,8 @@ const unavailable = codes.Unavailable
 //		return nil, grpcauthz.Error(err)
 //	}
 //
-// The code follows the error's kind, as the HTTP status does in the
-// middleware:
+// The code follows the error's kind ([authz.Outcome.GRPCCode]), as the HTTP
+// status does in the middleware:
 //
 //   - [authz.ErrMissingToken] and every token defect ([authz.ErrExpired],
 //     [authz.ErrAudience], [authz.ErrSignature], ...): [codes.Unauthenticated];
@@ -57,19 +57,8 @@ func statusError(e *authz.Error) error {
 	return status.Error(codeOf(e), msg)
 }
 
-// codeOf maps e's kind to a status code.
-func codeOf(e *authz.Error) codes.Code {
-	switch {
-	case errors.Is(e.Kind, authz.ErrInvalidRequest):
-		return codes.InvalidArgument
-	case errors.Is(e.Kind, authz.ErrInsufficientScope), errors.Is(e.Kind, authz.ErrOrganization):
-		return codes.PermissionDenied
-	case errors.Is(e.Kind, authz.ErrKeysUnavailable):
-		return unavailable
-	default:
-		return codes.Unauthenticated
-	}
-}
+// codeOf is the status code of e, from the authz outcome table.
+func codeOf(e *authz.Error) codes.Code { return codes.Code(authz.OutcomeOf(e).GRPCCode) }
 
 // invalidRequest is the error of malformed metadata.
 func invalidRequest(reason string) *authz.Error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -17,17 +18,21 @@ import (
 // [Interceptor.StreamServerInterceptor] on the server. It is immutable and
 // safe for concurrent use.
 type Interceptor struct {
-	v       *authz.Validator
-	methods map[string]*methodRule
-	log     *slog.Logger
+	v        *authz.Validator
+	methods  map[string]*methodRule
+	log      *slog.Logger
+	observer authz.Observer
 }
 
 // New returns an Interceptor that validates tokens with v and enforces
 // methods. It checks everything once and returns an error naming the
 // problem: a nil v, an empty map, a key that is not "/package.Service/Method"
-// or "/package.Service/*", an empty permission or one with whitespace, a
-// public rule that also requires something, an invalid organization key, or
-// an invalid option. It never panics.
+// or "/package.Service/*", a permission a "scope" cannot carry (empty,
+// whitespace, a control character), a public rule that also requires
+// something, an invalid organization key, a rule that does not fit the
+// validator (a token kind it does not accept, or an organization method
+// without a Token kind while it accepts both kinds), or an invalid option.
+// It never panics.
 //
 // By default refusals are logged to [slog.Default].
 func New(v *authz.Validator, methods Methods, opts ...Option) (*Interceptor, error) {
@@ -44,11 +49,11 @@ func New(v *authz.Validator, methods Methods, opts ...Option) (*Interceptor, err
 			return nil, c.err
 		}
 	}
-	rules, err := compile(methods)
+	rules, err := compile(v, methods)
 	if err != nil {
 		return nil, err
 	}
-	return &Interceptor{v: v, methods: rules, log: c.logger}, nil
+	return &Interceptor{v: v, methods: rules, log: c.logger, observer: c.observer}, nil
 }
 
 // UnaryServerInterceptor is a [grpc.UnaryServerInterceptor]; install it with
@@ -104,7 +109,7 @@ func (i *Interceptor) authorize(ctx context.Context, fullMethod string) (context
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	c, ok := authz.FromContext(ctx)
-	if !ok {
+	if !ok || !c.ValidatedBy(i.v) { // only this validator's claims are reused
 		var err *authz.Error
 		if c, err = i.authenticate(ctx, md); err != nil {
 			return ctx, i.refuse(ctx, fullMethod, err, nil)
@@ -113,9 +118,20 @@ func (i *Interceptor) authorize(ctx context.Context, fullMethod string) (context
 	}
 	if r == nil {
 		err := &authz.Error{Kind: authz.ErrInsufficientScope, Reason: "no rule lists this method"}
+		if i.observer.Decision != nil {
+			i.observe(ctx, c, err, "", time.Now())
+		}
 		return ctx, i.refuse(ctx, fullMethod, err, c)
 	}
-	if err := r.authorize(md, c); err != nil {
+	var start time.Time
+	if i.observer.Decision != nil {
+		start = time.Now()
+	}
+	err := r.authorize(md, c)
+	if i.observer.Decision != nil {
+		i.observe(ctx, c, err, r.name, start)
+	}
+	if err != nil {
 		return ctx, i.refuse(ctx, fullMethod, err, c)
 	}
 	return ctx, nil
@@ -150,18 +166,35 @@ func (r *methodRule) authorize(md metadata.MD, c *authz.Claims) *authz.Error {
 	var orgID string
 	if r.orgKey != "" {
 		vals := md.Get(r.orgKey)
-		switch {
-		case len(vals) > 1:
+		if len(vals) > 1 {
 			return invalidRequest("the metadata " + r.orgKey + " is given more than once")
-		case len(vals) == 0 || vals[0] == "":
-			return &authz.Error{Kind: authz.ErrOrganization, Reason: "the call names no organization (metadata " + r.orgKey + ")"}
 		}
-		orgID = vals[0]
+		if len(vals) == 1 {
+			orgID = vals[0]
+		}
 	}
-	if err := r.rule.Authorize(c, orgID); err != nil {
+	if err := r.Check(c, orgID); err != nil {
 		return asError(err, authz.ErrInsufficientScope)
 	}
 	return nil
+}
+
+// observe reports an authorization decision on claims c to the observer;
+// method is the key of [Methods] that matched, "" for none.
+func (i *Interceptor) observe(ctx context.Context, c *authz.Claims, err *authz.Error, method string, start time.Time) {
+	d := authz.Decision{
+		Stage:        authz.StageAuthorize,
+		Issuer:       c.Issuer,
+		Audience:     c.Audience,
+		Organization: c.OrganizationID,
+		Machine:      c.IsMachine(),
+		Latency:      time.Since(start),
+		Route:        method,
+	}
+	if err != nil {
+		d.Err = err
+	}
+	i.observer.Decision(ctx, d)
 }
 
 // refuse logs the refusal err of a call to fullMethod, whose claims are c

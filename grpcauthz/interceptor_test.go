@@ -131,11 +131,13 @@ func TestAllOfAndAnyOf(t *testing.T) {
 
 func TestOrganization(t *testing.T) {
 	iss := newIssuer(t)
-	// One validator for API tokens and organization tokens, to show that
-	// either kind is checked against the organization the call names.
+	// One validator for API tokens and organization tokens: each method
+	// says which kind it takes, and either is checked against the
+	// organization the call names.
 	client := newClient(t, newValidator(t, iss, api, authz.AnyOrganization), grpcauthz.Methods{
 		// Metadata keys are case-insensitive.
-		check: {OrganizationKey: "X-Organization-Id", AllOf: []string{"read:health"}},
+		check: {Token: authz.OrganizationToken, OrganizationKey: "X-Organization-Id", AllOf: []string{"read:health"}},
+		watch: {Token: authz.APIToken, OrganizationKey: "x-organization-id", AllOf: []string{"read:health"}},
 	})
 	orgA := bearer(must(t)(iss.OrganizationToken("org-a", authztest.Scopes("read:health"))))
 	orgAPI := bearer(must(t)(iss.OrganizationAPIToken(api, "org-a", authztest.Scopes("read:health"))))
@@ -149,21 +151,30 @@ func TestOrganization(t *testing.T) {
 		}
 		return md
 	}
-	rows := []row{
+	orgTokenMethod := []row{
 		{name: "organization token, same organization", md: inOrg(orgA, "org-a"), code: codes.OK, sub: "test-user", org: "org-a"},
 		{name: "organization token, other organization", md: inOrg(orgA, "org-b"), code: codes.PermissionDenied, msg: "authz: wrong organization: token is for another organization"},
-		{name: "organization token, no organization in the call", md: orgA, code: codes.PermissionDenied, msg: "the call names no organization (metadata x-organization-id)"},
-		{name: "organization token, empty organization in the call", md: inOrg(orgA, ""), code: codes.PermissionDenied, msg: "the call names no organization"},
-		{name: "organization-level API token, same organization", md: inOrg(orgAPI, "org-a"), code: codes.OK, sub: "test-user", org: "org-a"},
-		{name: "organization-level API token, other organization", md: inOrg(orgAPI, "org-b"), code: codes.PermissionDenied, msg: "another organization"},
-		{name: "token for no organization", md: inOrg(noOrg, "org-a"), code: codes.PermissionDenied, msg: "token is not for any organization"},
+		{name: "organization token, no organization in the call", md: orgA, code: codes.PermissionDenied, msg: "authz: wrong organization: the request names no organization"},
+		{name: "organization token, empty organization in the call", md: inOrg(orgA, ""), code: codes.PermissionDenied, msg: "the request names no organization"},
+		{name: "organization-level API token", md: inOrg(orgAPI, "org-a"), code: codes.Unauthenticated, msg: "authz: wrong audience: token is an access token for an API resource, not an organization token"},
 		{name: "same organization, missing permission", md: inOrg(bearer(must(t)(iss.OrganizationToken("org-a"))), "org-a"), code: codes.PermissionDenied, msg: "missing permission read:health"},
 		{name: "organization given twice", md: inOrg(orgA, "org-a", "org-a"), code: codes.InvalidArgument, msg: "x-organization-id is given more than once"},
 		{name: "no token", md: inOrg(nil, "org-a"), code: codes.Unauthenticated, msg: "missing token"},
 	}
-	for _, r := range rows {
-		t.Run(r.name, func(t *testing.T) {
+	for _, r := range orgTokenMethod {
+		t.Run("organization tokens: "+r.name, func(t *testing.T) {
 			assertResult(t, r, callCheck(t, client, r.md...))
+		})
+	}
+	apiTokenMethod := []row{
+		{name: "organization-level API token, same organization", md: inOrg(orgAPI, "org-a"), code: codes.OK, sub: "test-user", org: "org-a"},
+		{name: "organization-level API token, other organization", md: inOrg(orgAPI, "org-b"), code: codes.PermissionDenied, msg: "another organization"},
+		{name: "token for no organization", md: inOrg(noOrg, "org-a"), code: codes.PermissionDenied, msg: "token is not for any organization"},
+		{name: "organization token with a permission of the same name", md: inOrg(orgA, "org-a"), code: codes.Unauthenticated, msg: "authz: wrong audience: token is an organization token, not an access token for this API"},
+	}
+	for _, r := range apiTokenMethod {
+		t.Run("API tokens: "+r.name, func(t *testing.T) {
+			assertResult(t, r, callWatch(t, client, r.md...))
 		})
 	}
 }
@@ -226,7 +237,7 @@ func TestServiceRule(t *testing.T) {
 func TestStream(t *testing.T) {
 	iss := newIssuer(t)
 	client := newClient(t, newValidator(t, iss, api, authz.AnyOrganization), grpcauthz.Methods{
-		watch: {OrganizationKey: "x-organization-id", AnyOf: []string{"watch:health", "admin"}},
+		watch: {Token: authz.OrganizationToken, OrganizationKey: "x-organization-id", AnyOf: []string{"watch:health", "admin"}},
 	})
 	orgA := func(scopes ...string) []string {
 		return bearer(must(t)(iss.OrganizationToken("org-a", authztest.Scopes(scopes...))))

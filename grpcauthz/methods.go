@@ -3,6 +3,7 @@ package grpcauthz
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -18,28 +19,41 @@ import (
 // it do not affect the [Interceptor].
 type Methods map[string]Rule
 
-// Rule is the requirement for the calls of one method (or service). The
-// zero value of every field means "not required": the zero Rule admits any
-// call with a valid token (an API protected without RBAC). It is the gRPC
-// counterpart of [authz.Rule] and is enforced by it.
+// Rule is the requirement for the calls of one method (or service), the
+// gRPC counterpart of an [authz.Rule]; [New] compiles it to the
+// transport-neutral [authz.Requirement] that the HTTP middleware checks
+// too. The zero value of every field means "not required": the zero Rule
+// admits any call with a valid API token that is not bound to an
+// organization (an API protected without RBAC).
 type Rule struct {
+	// Token is the kind of token accepted ([authz.Requirement.Token]).
+	// Zero: an API token for a method with no organization; for an
+	// organization method, the one kind the validator accepts ([New] fails
+	// for a validator that accepts both).
+	Token authz.TokenKind
 	// AllOf lists permissions that are all required. Empty: none.
 	AllOf []string
 	// AnyOf lists permissions of which at least one is required. Empty:
 	// none. When both AllOf and AnyOf are set, both must hold.
 	AnyOf []string
-	// OrganizationKey, when not empty, makes the method act inside an
-	// organization: the call names it in the metadata under this key (for
-	// example "x-organization-id"), and the token must be for that very
-	// organization (see [authz.Claims.CheckOrganization]). Metadata keys
-	// are case-insensitive; the key must be a valid one (letters, digits,
-	// '-', '_', '.'), not a binary ("-bin") or reserved ("grpc-") key, and
-	// not "authorization". Empty: no organization is checked.
+	// OrganizationKey, when not empty, makes the method act inside the
+	// organization the call names in the metadata under this key (for
+	// example "x-organization-id"): the token must be bound to that very
+	// organization ([authz.OrganizationFromRequest]). Metadata keys are
+	// case-insensitive; the key must be a valid one (letters, digits, '-',
+	// '_', '.'), not a binary ("-bin") or reserved ("grpc-") key, and not
+	// "authorization".
 	OrganizationKey string
+	// OrganizationFromToken makes the method act inside whatever
+	// organization the token is bound to ([authz.OrganizationFromToken]):
+	// the handler scopes its work by [authz.Claims.OrganizationID]. It
+	// cannot be combined with OrganizationKey. With neither, the method is
+	// global and a token bound to an organization is refused.
+	OrganizationFromToken bool
 	// Public admits calls with no token at all: the interceptors call the
 	// handler without looking at the metadata, and put no claims in the
-	// context. It cannot be combined with AllOf, AnyOf or
-	// OrganizationKey. Default false: a valid token is required.
+	// context. It cannot be combined with any other field. Default false:
+	// a valid token is required.
 	Public bool
 }
 
@@ -51,8 +65,14 @@ func (r Rule) String() string {
 	if r.Public {
 		parts = append(parts, "public")
 	}
+	if r.Token != 0 {
+		parts = append(parts, r.Token.String()+"s")
+	}
 	if r.OrganizationKey != "" {
 		parts = append(parts, fmt.Sprintf("organization from metadata %q", r.OrganizationKey))
+	}
+	if r.OrganizationFromToken {
+		parts = append(parts, "organization from the token")
 	}
 	if len(r.AllOf) > 0 {
 		parts = append(parts, "all of "+strings.Join(r.AllOf, ", "))
@@ -66,70 +86,69 @@ func (r Rule) String() string {
 	return strings.Join(parts, "; ")
 }
 
-// methodRule is a checked Rule, ready for calls.
+// methodRule is a checked Rule, ready for calls: its requirement resolved
+// against the validator.
 type methodRule struct {
+	authz.Requirement
 	// name is the key of Methods it came from, for logs.
 	name string
-	rule authz.Rule
 	// public is true when the rule needs no token.
 	public bool
 	// orgKey is the lower-cased organization metadata key, or "".
 	orgKey string
 }
 
-// compile checks methods and returns its rules by key. Keys are checked in
-// sorted order, so the error names the same entry every time.
-func compile(methods Methods) (map[string]*methodRule, error) {
+// compile checks methods against v and returns its rules by key. Keys are
+// checked in sorted order, so the error names the same entry every time.
+func compile(v *authz.Validator, methods Methods) (map[string]*methodRule, error) {
 	if len(methods) == 0 {
 		return nil, errors.New("grpcauthz: no methods: every call would be refused")
 	}
-	names := make([]string, 0, len(methods))
-	for name := range methods {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(methods))
 	out := make(map[string]*methodRule, len(methods))
 	for _, name := range names {
-		r := methods[name]
-		fail := func(format string, args ...any) error {
-			return fmt.Errorf("grpcauthz: method %q: %s", name, fmt.Sprintf(format, args...))
+		mr, reason := compileRule(v, methods[name])
+		if reason == "" {
+			reason = checkMethodName(name)
 		}
-		if reason := checkMethodName(name); reason != "" {
-			return nil, fail("%s", reason)
+		if reason != "" {
+			return nil, fmt.Errorf("grpcauthz: method %q: %s", name, reason)
 		}
-		mr := &methodRule{
-			name:   name,
-			public: r.Public,
-			rule: authz.Rule{
-				// Authorize does not read the pattern; NewPolicy below needs
-				// a valid one to check the rest of the rule.
-				Pattern: "/",
-				AllOf:   slices.Clone(r.AllOf),
-				AnyOf:   slices.Clone(r.AnyOf),
-				Public:  r.Public,
-			},
-		}
-		if r.OrganizationKey != "" {
-			key := strings.ToLower(r.OrganizationKey)
-			if reason := checkMetadataKey(key); reason != "" {
-				return nil, fail("organization key %q %s", r.OrganizationKey, reason)
-			}
-			mr.orgKey = key
-			mr.rule.Organization = &authz.OrgSource{Header: key}
-		}
-		// The root package's checks, so that a rule means the same in both:
-		// permissions that a "scope" can grant, a public rule that requires
-		// nothing else.
-		if _, err := authz.NewPolicy(mr.rule); err != nil {
-			var pe *authz.PolicyError
-			if errors.As(err, &pe) {
-				return nil, fail("%s", pe.Reason)
-			}
-			return nil, fail("%v", err)
-		}
+		mr.name = name
 		out[name] = mr
 	}
 	return out, nil
+}
+
+// compileRule checks r against v, or explains why it is wrong.
+func compileRule(v *authz.Validator, r Rule) (*methodRule, string) {
+	if r.Public {
+		if r.Token != 0 || len(r.AllOf) > 0 || len(r.AnyOf) > 0 || r.OrganizationKey != "" || r.OrganizationFromToken {
+			return nil, "a public rule needs no token, yet it also requires something"
+		}
+		return &methodRule{public: true}, ""
+	}
+	req := authz.Requirement{Token: r.Token, AllOf: r.AllOf, AnyOf: r.AnyOf}
+	mr := &methodRule{}
+	switch {
+	case r.OrganizationKey != "" && r.OrganizationFromToken:
+		return nil, "OrganizationKey and OrganizationFromToken are both set; set one"
+	case r.OrganizationKey != "":
+		key := strings.ToLower(r.OrganizationKey)
+		if reason := checkMetadataKey(key); reason != "" {
+			return nil, fmt.Sprintf("organization key %q %s", r.OrganizationKey, reason)
+		}
+		mr.orgKey = key
+		req.Organization = authz.OrganizationFromRequest
+	case r.OrganizationFromToken:
+		req.Organization = authz.OrganizationFromToken
+	}
+	resolved, err := v.Resolve(req)
+	if err != nil {
+		return nil, err.Error()
+	}
+	mr.Requirement = resolved
+	return mr, ""
 }
 
 // checkMethodName explains why name is not "/service/method" or

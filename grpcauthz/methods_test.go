@@ -41,10 +41,10 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{name: "partial wildcard", v: v, methods: grpcauthz.Methods{"/a.B/Get*": {}}, want: `"*" in the method name`},
 		{name: "whitespace", v: v, methods: grpcauthz.Methods{"/a.B/Get ": {}}, want: "whitespace"},
 		{name: "public with a permission", v: v, methods: grpcauthz.Methods{check: {Public: true, AllOf: []string{"read"}}},
-			want: `grpcauthz: method "/grpc.health.v1.Health/Check": a public rule needs no token, yet it also requires all-of permissions`},
-		{name: "public with an organization", v: v, methods: grpcauthz.Methods{check: {Public: true, OrganizationKey: "x-org"}}, want: "also requires an organization"},
-		{name: "empty permission", v: v, methods: grpcauthz.Methods{check: {AllOf: []string{""}}}, want: "allOf[0] is an empty permission"},
-		{name: "permission with a space", v: v, methods: grpcauthz.Methods{check: {AnyOf: []string{"read", "read write"}}}, want: `anyOf[1] "read write" has whitespace`},
+			want: `grpcauthz: method "/grpc.health.v1.Health/Check": a public rule needs no token, yet it also requires something`},
+		{name: "public with an organization", v: v, methods: grpcauthz.Methods{check: {Public: true, OrganizationKey: "x-org"}}, want: "also requires something"},
+		{name: "empty permission", v: v, methods: grpcauthz.Methods{check: {AllOf: []string{""}}}, want: "AllOf[0] is an empty permission"},
+		{name: "permission with a space", v: v, methods: grpcauthz.Methods{check: {AnyOf: []string{"read", "read write"}}}, want: `AnyOf[1] "read write" has whitespace`},
 		{name: "organization key with a space", v: v, methods: grpcauthz.Methods{check: {OrganizationKey: "x org"}}, want: `organization key "x org" is not a valid metadata key`},
 		{name: "reserved organization key", v: v, methods: grpcauthz.Methods{check: {OrganizationKey: "grpc-org"}}, want: "is reserved"},
 		{name: "binary organization key", v: v, methods: grpcauthz.Methods{check: {OrganizationKey: "x-org-bin"}}, want: "is a binary key"},
@@ -112,7 +112,7 @@ func TestError(t *testing.T) {
 		{name: "invalid request", err: &authz.Error{Kind: authz.ErrInvalidRequest, Reason: "two tokens"}, code: codes.InvalidArgument, msg: "authz: invalid request: two tokens"},
 		{name: "keys unavailable", err: &authz.Error{Kind: authz.ErrKeysUnavailable}, code: codes.Unavailable, msg: "authz: signing keys unavailable"},
 		{name: "wrapped", err: fmt.Errorf("loading: %w", &authz.Error{Kind: authz.ErrOrganization, Reason: "r"}), code: codes.PermissionDenied, msg: "authz: wrong organization: r"},
-		{name: "no kind", err: &authz.Error{}, code: codes.Unauthenticated, msg: "authz: call refused"},
+		{name: "no kind", err: &authz.Error{}, code: codes.Internal, msg: "authz: call refused"},
 		{name: "another error", err: errors.New("database password is hunter2"), code: codes.Internal, msg: "internal error"},
 	}
 	for _, tt := range tests {

@@ -3,12 +3,15 @@ package grpcauthz
 import (
 	"fmt"
 	"log/slog"
+
+	"github.com/seed31d61d31/authz"
 )
 
 // config collects the options; New checks it once.
 type config struct {
-	logger *slog.Logger
-	err    error
+	logger   *slog.Logger
+	observer authz.Observer
+	err      error
 }
 
 func (c *config) fail(format string, args ...any) {
@@ -41,4 +44,15 @@ func WithLogger(l *slog.Logger) Option {
 		}
 		c.logger = l
 	})
+}
+
+// WithObserver reports every authorization decision the interceptors make
+// (a method's rule checked on validated claims, allowed or refused, and
+// calls to unlisted methods) to o.Decision, as an [authz.Decision] with
+// Stage [authz.StageAuthorize] and Route set to the key of [Methods] that
+// matched ("" for none). Validations are reported by the validator's own
+// observer ([authz.WithObserver]); pass the same Observer to both.
+// Default none, which costs nothing.
+func WithObserver(o authz.Observer) Option {
+	return optionFunc(func(c *config) { c.observer = o })
 }

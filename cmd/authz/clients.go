@@ -11,6 +11,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/seed31d61d31/authz/internal/permission"
 )
 
 // defaultClients is the clients file the dev issuer serves when --clients is
@@ -213,28 +215,14 @@ func checkResource(res string) error {
 	return nil
 }
 
-// checkScopes checks permissions: scope tokens (RFC 6749 section 3.3).
+// checkScopes checks permissions by authz's one rule for a permission.
 func checkScopes(scopes []string) error {
 	for _, s := range scopes {
-		if !scopeToken(s) {
-			return fmt.Errorf("permission %q: a permission is one or more printable ASCII characters, no space, '\"' or '\\'", s)
+		if !permission.Valid(s) {
+			return fmt.Errorf("permission %q cannot be carried by a \"scope\": it is empty, or has whitespace, a control character or invalid UTF-8", s)
 		}
 	}
 	return nil
-}
-
-// scopeToken reports whether s is a scope-token: 1*( %x21 / %x23-5B /
-// %x5D-7E ) (RFC 6749 section 3.3).
-func scopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // validOrgID reports whether id can be an organization id, by authz's

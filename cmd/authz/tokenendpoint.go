@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seed31d61d31/authz/authztest"
+	"github.com/seed31d61d31/authz/internal/permission"
 )
 
 // tokenLifetime is the lifetime of every token the dev issuer mints:
@@ -173,8 +174,8 @@ func (g *grantRequest) read(form url.Values, clients *registry) error {
 	for _, s := range strings.Split(form.Get("scope"), " ") {
 		switch {
 		case s == "":
-		case !scopeToken(s):
-			return badRequest("invalid_scope", "scope %s is malformed: scopes are separated by single spaces and made of printable ASCII, no '\"' or '\\' (RFC 6749 section 3.3)", quoteValue(s))
+		case !permission.Valid(s):
+			return badRequest("invalid_scope", "scope %s is malformed: scopes are separated by single spaces, with no other whitespace or control character", quoteValue(s))
 		case !slices.Contains(g.requested, s):
 			g.requested = append(g.requested, s)
 		}

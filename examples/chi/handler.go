@@ -35,8 +35,10 @@ func newHandler(mw *middleware.Middleware) http.Handler {
 		// Every route of the group acts inside the organization of the
 		// path: the token must be for it, whatever its scopes.
 		r.Use(mw.RequireOrganizationFromPath("orgID"))
-		// Require reuses the claims the group's middleware validated.
-		r.With(mw.Require("read:members")).Get("/members", listMembers)
+		// The group pinned the token to the path's organization; inside it a
+		// permission is an organization permission: RequireOrganizationFromToken
+		// checks it, and reuses the claims the group's middleware validated.
+		r.With(mw.RequireOrganizationFromToken("read:members")).Get("/members", listMembers)
 		r.Post("/invitations", invite(mw))
 	})
 	return r

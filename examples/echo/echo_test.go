@@ -32,6 +32,6 @@ func TestWrapInUseStopsTheChain(t *testing.T) {
 		require.True(t, ok)
 		ran = append(ran, "handler:"+claims.OrganizationID)
 		return c.NoContent(http.StatusOK)
-	}, wrap(mw.Require("read:documents")))
+	}, wrap(mw.RequireOrganizationFromToken("read:documents")))
 	exampletest.AdapterStopsTheChain(t, iss, resource, exampletest.NewServer(t, e), &ran)
 }

@@ -29,7 +29,7 @@ func TestWrapInUseStopsTheChain(t *testing.T) {
 		ran = append(ran, "after")
 		c.Next()
 	})
-	r.GET("/orgs/:orgID", wrap(mw.Require("read:documents")), func(c *gin.Context) {
+	r.GET("/orgs/:orgID", wrap(mw.RequireOrganizationFromToken("read:documents")), func(c *gin.Context) {
 		claims, ok := authz.FromContext(c.Request.Context())
 		require.True(t, ok)
 		ran = append(ran, "handler:"+claims.OrganizationID)

@@ -27,8 +27,10 @@ func newHandler(mw *middleware.Middleware) http.Handler {
 	// Every route of the group acts inside the organization of the path:
 	// the token must be for it, whatever its scopes.
 	orgs := r.Group("/orgs/:orgID", wrap(mw.RequireOrganizationFromPath("orgID")))
-	// Require reuses the claims the group's middleware validated.
-	orgs.GET("/members", wrap(mw.Require("read:members")), listMembers)
+	// The group pinned the token to the path's organization; inside it a
+	// permission is an organization permission: RequireOrganizationFromToken
+	// checks it, and reuses the claims the group's middleware validated.
+	orgs.GET("/members", wrap(mw.RequireOrganizationFromToken("read:members")), listMembers)
 	orgs.POST("/invitations", invite(mw))
 	return r
 }

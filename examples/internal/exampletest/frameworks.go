@@ -135,7 +135,7 @@ func AdapterStopsTheChain(t *testing.T, iss *authztest.Issuer, resource, url str
 	got = Send(t, "GET", url+"/orgs/org-a", member, "")
 	assert.Equal(t, http.StatusForbidden, got.Status)
 	assert.Contains(t, got.Challenge, `scope="read:documents"`)
-	assert.JSONEq(t, `{"error":"insufficient_scope","error_description":"missing permission read:documents"}`, got.Body)
+	assert.JSONEq(t, `{"error":"insufficient_scope","error_description":"missing permission read:documents","scope":"read:documents"}`, got.Body)
 	assert.Equal(t, []string{"after"}, *ran)
 
 	got = Send(t, "GET", url+"/orgs/org-a", reader, "")
