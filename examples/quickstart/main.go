@@ -9,11 +9,12 @@
 //
 // The API answers for all four Logto scenarios at once: routes any valid
 // token may call, routes that need permissions (RBAC), organization routes
-// for organization tokens, and organization-level API routes. API routes and
-// organization routes have validators of their own, because their tokens
-// have different audiences: the API's resource indicator, or
-// urn:logto:organization:<id>. An organization token is never accepted on
-// an API route, nor an API token on an organization route.
+// for organization tokens, and organization-level API routes. One validator
+// accepts both kinds of token (the API's resource indicator and every
+// organization as audiences), and each route of the policy says which kind
+// it takes: an organization token is never accepted on an API route, nor an
+// API token on an organization route, even when their permissions share a
+// name.
 package main
 
 import (
@@ -41,16 +42,22 @@ import (
 // api is the resource indicator of the demo API, as registered in Logto.
 const api = "https://api.example.com"
 
-// apiPolicy is what the API routes enforce, one rule per route. Tokens for
-// them are access tokens for the API resource (aud = api).
-var apiPolicy = []authz.Rule{
+// policy is what the API enforces, one rule per route. A rule without an
+// organization is a global route for access tokens of the API resource
+// (aud = api) that are bound to no organization.
+var policy = []authz.Rule{
 	{Pattern: "GET /healthz", Public: true},
-	{Pattern: "GET /me"}, // any valid token
+	{Pattern: "GET /me"}, // any valid API token
 	{Pattern: "GET /documents", AllOf: []string{"read:documents"}},
 	{Pattern: "DELETE /documents/{id}", AnyOf: []string{"delete:documents", "admin:documents"}},
 	// API resources under organization-level RBAC: the token carries
 	// organization_id, which must be the organization the request names.
-	{Pattern: "GET /reports", AllOf: []string{"read:reports"}, Organization: &authz.OrgSource{Header: "X-Organization-Id"}},
+	{Pattern: "GET /reports", Token: authz.APIToken, AllOf: []string{"read:reports"}, Organization: &authz.OrgSource{Header: "X-Organization-Id"}},
+	// Organization resources: organization tokens (aud =
+	// urn:logto:organization:<id>), for the organization in the path...
+	{Pattern: "GET /orgs/{orgID}/members", Token: authz.OrganizationToken, AllOf: []string{"read:members"}, Organization: &authz.OrgSource{PathValue: "orgID"}},
+	// ...or for whichever organization the token is for.
+	{Pattern: "GET /organization", Token: authz.OrganizationToken, AllOf: []string{"read:members"}, Organization: &authz.OrgSource{FromToken: true}},
 }
 
 func main() {
@@ -94,57 +101,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // startAPI serves the protected API on a free localhost port.
 func startAPI(issuer string, stderr io.Writer) (string, func(), error) {
 	quiet := slog.New(slog.DiscardHandler) // the table shows every refusal
-	var closers []func()
-	closeAll := func() {
-		for _, c := range closers {
-			c()
-		}
-	}
-	protect := func(audience string) (*middleware.Middleware, error) {
-		v, err := authz.New(issuer, []string{audience}, authz.WithLogger(quiet))
-		if err != nil {
-			return nil, err
-		}
-		closers = append(closers, v.Close)
-		return middleware.New(v, middleware.WithLogger(quiet))
-	}
-	apiAuth, err := protect(api)
+	// One validator for both kinds of token: the routes decide which
+	// passes.
+	v, err := authz.New(issuer, []string{api, authz.AnyOrganization}, authz.WithLogger(quiet))
 	if err != nil {
-		closeAll()
 		return "", nil, err
 	}
-	orgAuth, err := protect(authz.AnyOrganization)
+	mw, err := middleware.New(v, middleware.WithLogger(quiet))
 	if err != nil {
-		closeAll()
+		v.Close()
 		return "", nil, err
 	}
-	p, err := authz.NewPolicy(apiPolicy...)
+	p, err := authz.NewPolicy(policy...)
 	if err != nil {
-		closeAll()
+		v.Close()
 		return "", nil, err
 	}
 
-	apiRoutes := http.NewServeMux()
-	apiRoutes.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	apiRoutes.HandleFunc("/", whoami) // every other route the policy admits
-
-	mux := http.NewServeMux()
-	mux.Handle("/", apiAuth.Enforce(p)(apiRoutes))
-	// Organization routes take organization tokens, for the organization in the path.
-	mux.Handle("GET /orgs/{orgID}/members", orgAuth.RequireOrganizationFromPath("orgID", "read:members")(http.HandlerFunc(whoami)))
+	routes := http.NewServeMux()
+	routes.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	routes.HandleFunc("/", whoami) // every other route the policy admits
+	handler := mw.Enforce(p)(routes)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		closeAll()
+		v.Close()
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			fmt.Fprintln(stderr, err)
 		}
 	}()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close(); closeAll() }, nil
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close(); v.Close() }, nil
 }
 
 // whoami answers with who called, as the handlers of a real API would
@@ -198,11 +188,14 @@ func scenarios() []scenario {
 		}, want: 200},
 		{method: "GET", path: "/orgs/org-a/members", kind: "organization org-a", token: orgToken("org-a", "read:members"), want: 200},
 		{method: "GET", path: "/orgs/org-b/members", kind: "organization org-a", token: orgToken("org-a", "read:members"), want: 403},
+		{method: "GET", path: "/organization", kind: "organization org-b", token: orgToken("org-b", "read:members"), want: 200},
 		{method: "GET", path: "/documents", kind: "organization, read:documents", token: orgToken("org-a", "read:documents"), want: 401},
 		{method: "GET", path: "/orgs/org-a/members", kind: "API read:members", token: user("read:members"), want: 401},
+		{method: "GET", path: "/organization", kind: "org-level API org-a", token: orgAPI("org-a", "read:members"), want: 401},
 		{method: "GET", path: "/reports", header: orgHeader("org-a"), kind: "org-level API org-a", token: orgAPI("org-a", "read:reports"), want: 200},
 		{method: "GET", path: "/reports", header: orgHeader("org-b"), kind: "org-level API org-a", token: orgAPI("org-a", "read:reports"), want: 403},
 		{method: "GET", path: "/reports", header: orgHeader("org-a"), kind: "API, no organization", token: user("read:reports"), want: 403},
+		{method: "GET", path: "/documents", kind: "org-level API org-a, read:documents", token: orgAPI("org-a", "read:documents"), want: 403},
 		{method: "GET", path: "/admin", kind: "API (route not in policy)", token: user("read:documents"), want: 403},
 		{method: "GET", path: "/me", header: http.Header{"Authorization": {"Bearer a, Bearer b"}}, kind: "two tokens", want: 400},
 	}
@@ -275,6 +268,9 @@ func serveCurl(ctx context.Context, logto *authztest.Issuer, apiURL string, stdo
 		{"RBAC: the same route without the permission (403)", "GET", "/documents", "", func() (string, error) { return logto.APIToken(api) }},
 		{"organization token for org-a", "GET", "/orgs/org-a/members", "", func() (string, error) {
 			return logto.OrganizationToken("org-a", authztest.Scopes("read:members"))
+		}},
+		{"organization token: the organization comes from the token", "GET", "/organization", "", func() (string, error) {
+			return logto.OrganizationToken("org-b", authztest.Scopes("read:members"))
 		}},
 		{"organization-level API token for org-a", "GET", "/reports", "X-Organization-Id: org-a", func() (string, error) {
 			return logto.OrganizationAPIToken(api, "org-a", authztest.Scopes("read:reports"))
