@@ -67,7 +67,7 @@ func TestServePrintsWorkingCurlCommands(t *testing.T) {
 		resp.Body.Close()
 		statuses = append(statuses, resp.StatusCode)
 	}
-	assert.Equal(t, []int{200, 200, 403, 200, 200}, statuses)
+	assert.Equal(t, []int{200, 200, 403, 200, 200, 200}, statuses)
 
 	cancel()
 	select {
