@@ -12,13 +12,24 @@
 // sentinel such as [ErrExpired] or [ErrAudience] with [errors.Is]; messages
 // never contain the token.
 //
-// # Permissions
+// # Requirements
 //
-// Logto puts the permissions granted through roles in "scope".
-// [Claims.Check] and [Claims.CheckAny] test them; [Check], [CheckAny] and
-// [CheckOrganization] do the same on the claims the middleware stored in a
-// [context.Context] ([NewContext], [FromContext]), for business logic deep
-// inside a service.
+// A valid token is not enough: what a route may do is a [Requirement], the
+// same for HTTP, gRPC and business logic. It names the kind of token
+// ([APIToken], whose "scope" holds the API's permissions, or
+// [OrganizationToken], whose "scope" holds organization template
+// permissions: the two namespaces may share names), the permissions (all
+// of, or any of), and the binding to an organization ([NoOrganization],
+// [OrganizationFromRequest], [OrganizationFromToken]). [Requirement.Check]
+// decides; [Validator.Resolve] checks a requirement against the tokens a
+// validator accepts, once, when a route is built.
+//
+// [Check], [CheckAny], [CheckOrganization] and [Authorize] apply
+// requirements to the claims the middleware stored in a [context.Context]
+// ([NewContext], [FromContext]), for business logic deep inside a service.
+// [Check] is a global check: a token bound to an organization is refused,
+// because the permissions its organization roles grant hold only inside
+// that organization.
 //
 // # Organizations
 //
@@ -27,7 +38,8 @@
 // An API token requested for an organization carries "organization_id".
 // Either way [Claims.OrganizationID] names the organization, and
 // [Claims.CheckOrganization] refuses a token for another organization or for
-// none, whatever its scopes.
+// none, whatever its scopes. One validator may accept API audiences and
+// organizations together; each requirement then says which kind it takes.
 //
 // # Middleware
 //

@@ -156,3 +156,52 @@ func ExampleWithObserver() {
 	fmt.Println(reasons)
 	// Output: map[expired:1 malformed:1 ok:2]
 }
+
+// A requirement names the kind of token, the permissions and the binding
+// to an organization. With one validator for an API and its organizations,
+// an organization token never passes an API requirement, even when one of
+// its organization permissions has the API permission's name.
+func ExampleRequirement_Check() {
+	logto, _ := authztest.NewIssuer()
+	defer logto.Close()
+	v, _ := authz.New(logto.URL(), []string{"https://api.example.com", authz.AnyOrganization})
+	defer v.Close()
+
+	apiToken, _ := logto.APIToken("https://api.example.com", authztest.Scopes("read:notes"))
+	orgToken, _ := logto.OrganizationToken("org-a", authztest.Scopes("read:notes"))
+	orgAPIToken, _ := logto.OrganizationAPIToken("https://api.example.com", "org-a", authztest.Scopes("read:notes"))
+
+	global := authz.Requirement{AllOf: []string{"read:notes"}} // an API token bound to no organization
+	inOrg := authz.Requirement{Token: authz.OrganizationToken, AllOf: []string{"read:notes"}, Organization: authz.OrganizationFromRequest}
+	for _, tok := range []string{apiToken, orgToken, orgAPIToken} {
+		claims, _ := v.Validate(context.Background(), tok)
+		fmt.Println(global.Check(claims, ""))
+		fmt.Println(inOrg.Check(claims, "org-a"))
+	}
+
+	// An organization requirement must say which kind it takes when the
+	// validator accepts both; Resolve says so when the route is built.
+	_, err := v.Resolve(authz.Requirement{Organization: authz.OrganizationFromRequest})
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// authz: wrong audience: token is an access token for an API resource, not an organization token
+	// authz: wrong audience: token is an organization token, not an access token for this API
+	// <nil>
+	// authz: wrong organization: token is bound to an organization, whose permissions hold only inside it; this operation is outside every organization
+	// authz: wrong audience: token is an access token for an API resource, not an organization token
+	// authz: requirement: the validator accepts both API and organization tokens, so an operation inside an organization must say which it takes (set Requirement.Token)
+}
+
+// Map any error of this package to its answer on each transport.
+func ExampleOutcomeOf() {
+	for _, err := range []error{nil, authz.ErrExpired, authz.ErrOrganization, authz.ErrKeysUnavailable} {
+		o := authz.OutcomeOf(err)
+		fmt.Println(o.Code, o.HTTPStatus, o.ErrorCode, o.GRPCCode)
+	}
+	// Output:
+	// ok 200  0
+	// expired 401 invalid_token 16
+	// organization 403 insufficient_scope 7
+	// keys_unavailable 503 temporarily_unavailable 14
+}

@@ -12,6 +12,7 @@
 //		"/docs.v1.Documents/Get":    {AllOf: []string{"read:documents"}},
 //		"/docs.v1.Documents/Delete": {AnyOf: []string{"delete:documents", "admin:documents"}},
 //		"/docs.v1.Members/List":     {OrganizationKey: "x-organization-id", AllOf: []string{"read:members"}},
+//		"/docs.v1.Members/Mine":     {OrganizationFromToken: true, AllOf: []string{"read:members"}},
 //		"/grpc.health.v1.Health/*":  {Public: true},
 //	})
 //	srv := grpc.NewServer(
@@ -21,6 +22,18 @@
 //
 // A handler behind them reads the claims with [authz.FromContext], or checks
 // more permissions with [authz.Check] and answers a refusal with [Error].
+//
+// # Which token a method accepts
+//
+// A [Rule] is compiled to the [authz.Requirement] that the HTTP middleware
+// checks too. A rule without an organization is a global method for API
+// tokens: an organization token is refused with Unauthenticated (it is not
+// a token for this API), and an API token bound to an organization with
+// PermissionDenied (its organization permissions hold only inside it). A
+// rule with OrganizationKey or OrganizationFromToken acts inside an
+// organization and takes the kind of token the validator accepts; with a
+// validator that accepts both kinds, the rule must name its kind
+// ([Rule].Token), or [New] fails.
 //
 // # Methods
 //
@@ -37,9 +50,11 @@
 // called only when the call passes its method's rule, with the token's
 // claims in the context (for a public method, with no claims). The calls of
 // a public method are not looked at at all, as the middleware's Enforce
-// treats a public rule of an [authz.Policy]: even an invalid token passes. Claims already in the context
-// (put there by an earlier interceptor) are used without validating the
-// token again.
+// treats a public rule of an [authz.Policy]: even an invalid token passes.
+// Claims already in the context are used without validating the token
+// again only when the Interceptor's own validator made them (an earlier
+// interceptor of the same validator); claims made otherwise are never
+// trusted, and the call's token is validated.
 //
 // # Where the token is
 //
@@ -52,7 +67,8 @@
 // # Status codes
 //
 // A refused call ends with a status whose code follows the error's kind
-// (see [Error]) and whose message is the [*authz.Error]'s text,
+// (see [Error]; the codes come from [authz.OutcomeOf]) and whose message
+// is the [*authz.Error]'s text,
 // "authz: <kind>: <reason>", which never contains the token:
 //
 //	no token, invalid token          Unauthenticated   (HTTP 401)
@@ -82,7 +98,14 @@
 // whose token is for another organization or for none, is refused with
 // PermissionDenied whatever its scopes: a Logto API token requested without
 // an organization carries the permissions of all of the user's
-// organizations.
+// organizations. A method with [Rule.OrganizationFromToken] acts inside
+// whichever organization the token is bound to (read it from
+// [authz.Claims.OrganizationID]) and refuses a token bound to none.
+//
+// # Observability
+//
+// [WithObserver] reports every authorization decision, with the key of
+// [Methods] that matched as its route, as the middleware's WithObserver does.
 //
 // # Logging
 //

@@ -11,10 +11,25 @@
 //	mux.Handle("GET /documents", mw.Require("read:documents")(list))
 //	mux.Handle("DELETE /documents/{id}", mw.RequireAny("admin:documents", "delete:documents")(remove))
 //	mux.Handle("GET /orgs/{org}/members", mw.RequireOrganizationFromPath("org", "read:members")(members))
+//	mux.Handle("GET /organization", mw.RequireOrganizationFromToken("read:members")(mine))
 //
 // or applies one [authz.Policy] to a whole ServeMux with
 // [Middleware.Enforce]. A handler behind it reads the claims with
 // [authz.FromContext], or checks more permissions with [authz.Check].
+//
+// # Which token a route accepts
+//
+// Every route helper and every policy rule is an [authz.Requirement],
+// checked by [authz.Requirement.Check]. [Middleware.Require],
+// [Middleware.RequireAny] and a policy rule without an organization are
+// global routes for API tokens: an organization token is refused with 401
+// (it is not a token for this API) and an API token bound to an
+// organization with 403 (its organization permissions hold only inside
+// it). The RequireOrganizationFrom… helpers and policy rules with an
+// organization act inside an organization, and take the kind of token the
+// validator accepts. With a validator that accepts both kinds, such a route
+// names its kind with [Middleware.Accept] (or a policy rule's Token), or
+// building it panics.
 //
 // # Fail closed
 //
@@ -23,8 +38,10 @@
 // a Verifier that always calls next and a separate Authenticator fails open
 // when the second is forgotten). Anonymous access is a mode of its own,
 // [Middleware.AllowAnonymous], and even there a token that is presented
-// must be valid. Middleware nested inside another reuse the claims it put
-// in the context rather than validate the token twice. A refusal is written
+// must be valid. Middleware nested inside another of the same validator
+// reuse the claims it put in the context rather than validate the token
+// twice; claims made by another validator (or by hand) are never reused,
+// and the request's token is validated again. A refusal is written
 // before next is called, never after.
 //
 // # Where the token is
@@ -55,7 +72,11 @@
 //	                            {"error":"temporarily_unavailable","error_description":"..."}
 //
 // Every body has Content-Type application/json and the shape
-// {"error":"<code>","error_description":"<text>"}. The description is the
+// {"error":"<code>","error_description":"<text>"}; a 403 adds
+// "scope":"<required permissions>", all of them, while the challenge's
+// scope attribute leaves out a permission that RFC 6750 cannot quote (one
+// outside printable ASCII, or with '"' or '\'). The status and code of
+// each error kind come from [authz.OutcomeOf]. The description is the
 // Reason of the [*authz.Error], restricted to the characters RFC 6750
 // allows in it (a double quote becomes a single quote, a backslash a slash,
 // anything outside printable ASCII a question mark). The token is never
@@ -84,7 +105,9 @@
 // organization A act in organization B. [Middleware.RequireOrganizationFromPath]
 // and [Middleware.RequireOrganizationFromHeader] (and policy rules with an
 // organization) refuse a token for another organization, or for none,
-// whatever its scopes.
+// whatever its scopes. [Middleware.RequireOrganizationFromToken] (a policy
+// rule with "fromToken") acts inside whichever organization the token is
+// bound to, and refuses a token bound to none.
 //
 // # Logging
 //

@@ -183,3 +183,34 @@ func ExampleWithErrorHandler() {
 	// Output:
 	// 403 denied: authz: insufficient scope: missing permission read:documents
 }
+
+// One validator accepts the API's tokens and organization tokens; each
+// organization route says which kind it takes with Accept. Require is
+// always a global route for API tokens.
+func ExampleMiddleware_Accept() {
+	iss, _ := authztest.NewIssuer()
+	defer iss.Close()
+	v, _ := authz.New(iss.URL(), []string{"https://api.example.com", authz.AnyOrganization})
+	defer v.Close()
+	mw, _ := middleware.New(v, quiet)
+
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	mux := http.NewServeMux()
+	mux.Handle("GET /notes", mw.Require("read:notes")(ok))
+	mux.Handle("GET /orgs/{org}/members", mw.Accept(authz.OrganizationToken).RequireOrganizationFromPath("org", "read:members")(ok))
+	mux.Handle("GET /orgs/{org}/reports", mw.Accept(authz.APIToken).RequireOrganizationFromPath("org", "read:reports")(ok))
+
+	orgToken, _ := iss.OrganizationToken("org-a", authztest.Scopes("read:notes", "read:members"))
+	orgAPIToken, _ := iss.OrganizationAPIToken("https://api.example.com", "org-a", authztest.Scopes("read:notes", "read:reports"))
+	send(mux, "GET", "/notes", orgToken)
+	send(mux, "GET", "/notes", orgAPIToken)
+	send(mux, "GET", "/orgs/org-a/members", orgToken)
+	send(mux, "GET", "/orgs/org-a/reports", orgAPIToken)
+	send(mux, "GET", "/orgs/org-a/reports", orgToken)
+	// Output:
+	// 401 Bearer realm="api", error="invalid_token", error_description="token is an organization token, not an access token for this API"
+	// 403 Bearer realm="api", error="insufficient_scope", error_description="token is bound to an organization, whose permissions hold only inside it; this operation is outside every organization", scope="read:notes"
+	// 200
+	// 200
+	// 401 Bearer realm="api", error="invalid_token", error_description="token is an organization token, not an access token for this API"
+}
