@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/seed31d61d31/authz/internal/cache"
 	"github.com/seed31d61d31/authz/internal/jwks"
+	"github.com/seed31d61d31/authz/internal/options"
 )
 
 // Defaults of the options.
@@ -103,14 +104,8 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		now:             time.Now,
 		client:          http.DefaultClient,
 	}
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("authz: nil Option")
-		}
-		o.apply(&c)
-	}
-	if c.err != nil {
-		return nil, c.err
+	if err := options.Apply("authz: ", opts, &c.Failure, func(o Option) { o.apply(&c) }); err != nil {
+		return nil, err
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()
@@ -229,14 +224,10 @@ type config struct {
 	now             func() time.Time
 	client          *http.Client
 	logger          *slog.Logger
-	err             error
+	options.Failure
 }
 
-func (c *config) fail(format string, args ...any) {
-	if c.err == nil {
-		c.err = fmt.Errorf("authz: "+format, args...)
-	}
-}
+func (c *config) fail(format string, args ...any) { c.Fail("authz: ", format, args...) }
 
 // Option configures a [Validator]. Options are made by the With… and
 // Insecure… functions of this package; their zero values are never needed.

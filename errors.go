@@ -89,6 +89,22 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Kind, e.cause}
 }
 
+// AsError returns err as an [*Error], for a transport to answer: err
+// itself, or the *Error it wraps. An error of another type (a bug, not a
+// refusal this package makes) becomes an *Error of kind fallback whose
+// reason is generic, so that its text never reaches a client. AsError(nil,
+// …) is nil.
+func AsError(err, fallback error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: fallback, Reason: "request refused", cause: err}
+}
+
 func newError(kind error, reason string) *Error {
 	return &Error{Kind: kind, Reason: reason}
 }

@@ -61,6 +61,24 @@ type Decision struct {
 // [Outcome.Code] of d.Err.
 func (d Decision) Reason() string { return OutcomeOf(d.Err).Code }
 
+// Authorization reports to o.Decision, when it is set, an authorization
+// decision on validated claims c: allowed when err is nil, refused by err
+// otherwise. route is what was authorized (an HTTP route pattern, a gRPC
+// method), and start is when the decision began. The middleware and the
+// gRPC interceptors report through it; a transport of your own can too.
+func (o Observer) Authorization(ctx context.Context, c *Claims, err *Error, route string, start time.Time) {
+	if o.Decision == nil {
+		return
+	}
+	var e error
+	if err != nil {
+		e = err
+	}
+	d := claimsDecision(StageAuthorize, c, e)
+	d.Latency, d.Route = time.Since(start), route
+	o.Decision(ctx, d)
+}
+
 // claimsDecision is the Decision for claims c, with err (nil when allowed).
 func claimsDecision(stage Stage, c *Claims, err error) Decision {
 	d := Decision{Stage: stage, Err: err}

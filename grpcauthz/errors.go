@@ -64,14 +64,3 @@ func codeOf(e *authz.Error) codes.Code { return codes.Code(authz.OutcomeOf(e).GR
 func invalidRequest(reason string) *authz.Error {
 	return &authz.Error{Kind: authz.ErrInvalidRequest, Reason: reason}
 }
-
-// asError returns err as an *authz.Error. An error of another type (which
-// the authz package does not return) becomes one of kind fallback, with a
-// generic reason: its text is not shown to the client.
-func asError(err error, fallback error) *authz.Error {
-	var e *authz.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return &authz.Error{Kind: fallback, Reason: "call refused"}
-}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/options"
 )
 
 // Interceptor authenticates and authorizes gRPC calls with an
@@ -40,14 +41,11 @@ func New(v *authz.Validator, methods Methods, opts ...Option) (*Interceptor, err
 		return nil, errors.New("grpcauthz: nil *authz.Validator")
 	}
 	c := config{logger: slog.Default()}
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("grpcauthz: nil Option")
-		}
-		o.apply(&c)
-		if c.err != nil {
-			return nil, c.err
-		}
+	if err := options.Apply("grpcauthz: ", opts, &c.Failure, func(o Option) { o.apply(&c) }); err != nil {
+		return nil, err
+	}
+	if c.logger == nil {
+		return nil, errors.New("grpcauthz: WithLogger(nil)")
 	}
 	rules, err := compile(v, methods)
 	if err != nil {
@@ -118,9 +116,7 @@ func (i *Interceptor) authorize(ctx context.Context, fullMethod string) (context
 	}
 	if r == nil {
 		err := &authz.Error{Kind: authz.ErrInsufficientScope, Reason: "no rule lists this method"}
-		if i.observer.Decision != nil {
-			i.observe(ctx, c, err, "", time.Now())
-		}
+		i.observer.Authorization(ctx, c, err, "", time.Now())
 		return ctx, i.refuse(ctx, fullMethod, err, c)
 	}
 	var start time.Time
@@ -128,9 +124,7 @@ func (i *Interceptor) authorize(ctx context.Context, fullMethod string) (context
 		start = time.Now()
 	}
 	err := r.authorize(md, c)
-	if i.observer.Decision != nil {
-		i.observe(ctx, c, err, r.name, start)
-	}
+	i.observer.Authorization(ctx, c, err, r.name, start)
 	if err != nil {
 		return ctx, i.refuse(ctx, fullMethod, err, c)
 	}
@@ -150,7 +144,7 @@ func (i *Interceptor) authenticate(ctx context.Context, md metadata.MD) (*authz.
 	if verr == nil {
 		return c, nil
 	}
-	e := asError(verr, authz.ErrMalformed)
+	e := authz.AsError(verr, authz.ErrMalformed)
 	// Validate reports token defects only. Should a kind answered with
 	// PermissionDenied (or one meaning "no token") ever come from it, it
 	// still means the token does not validate: Unauthenticated.
@@ -173,28 +167,7 @@ func (r *methodRule) authorize(md metadata.MD, c *authz.Claims) *authz.Error {
 			orgID = vals[0]
 		}
 	}
-	if err := r.Check(c, orgID); err != nil {
-		return asError(err, authz.ErrInsufficientScope)
-	}
-	return nil
-}
-
-// observe reports an authorization decision on claims c to the observer;
-// method is the key of [Methods] that matched, "" for none.
-func (i *Interceptor) observe(ctx context.Context, c *authz.Claims, err *authz.Error, method string, start time.Time) {
-	d := authz.Decision{
-		Stage:        authz.StageAuthorize,
-		Issuer:       c.Issuer,
-		Audience:     c.Audience,
-		Organization: c.OrganizationID,
-		Machine:      c.IsMachine(),
-		Latency:      time.Since(start),
-		Route:        method,
-	}
-	if err != nil {
-		d.Err = err
-	}
-	i.observer.Decision(ctx, d)
+	return authz.AsError(r.Check(c, orgID), authz.ErrInsufficientScope)
 }
 
 // refuse logs the refusal err of a call to fullMethod, whose claims are c

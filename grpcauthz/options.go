@@ -1,23 +1,17 @@
 package grpcauthz
 
 import (
-	"fmt"
 	"log/slog"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/options"
 )
 
 // config collects the options; New checks it once.
 type config struct {
+	options.Failure
 	logger   *slog.Logger
 	observer authz.Observer
-	err      error
-}
-
-func (c *config) fail(format string, args ...any) {
-	if c.err == nil {
-		c.err = fmt.Errorf("grpcauthz: "+format, args...)
-	}
 }
 
 // Option configures an [Interceptor] in [New]. Options are made by the
@@ -37,13 +31,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 // subject. The token is never logged. To log nothing, pass a logger with
 // [slog.DiscardHandler]. A nil logger makes New fail.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) {
-		if l == nil {
-			c.fail("WithLogger(nil)")
-			return
-		}
-		c.logger = l
-	})
+	return optionFunc(func(c *config) { c.logger = l }) // New refuses nil
 }
 
 // WithObserver reports every authorization decision the interceptors make

@@ -3,7 +3,6 @@ package middleware
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/seed31d61d31/authz"
 )
@@ -100,26 +99,9 @@ func (m *Middleware) validate(r *http.Request, tok authz.Token) (*authz.Claims, 
 	if err == nil {
 		return c, nil
 	}
-	e := asError(err, authz.ErrMalformed)
+	e := authz.AsError(err, authz.ErrMalformed)
 	if errors.Is(e.Kind, authz.ErrOrganization) || errors.Is(e.Kind, authz.ErrInsufficientScope) || errors.Is(e.Kind, authz.ErrMissingToken) {
 		e = &authz.Error{Kind: authz.ErrMalformed, Reason: e.Reason}
 	}
 	return nil, e
-}
-
-// observe reports an authorization decision on claims c to the observer.
-func (m *Middleware) observe(r *http.Request, c *authz.Claims, err *authz.Error, route string, start time.Time) {
-	d := authz.Decision{
-		Stage:        authz.StageAuthorize,
-		Issuer:       c.Issuer,
-		Audience:     c.Audience,
-		Organization: c.OrganizationID,
-		Machine:      c.IsMachine(),
-		Latency:      time.Since(start),
-		Route:        route,
-	}
-	if err != nil {
-		d.Err = err
-	}
-	m.observer.Decision(r.Context(), d)
 }

@@ -1,8 +1,6 @@
 package middleware
 
 import (
-	"errors"
-
 	"github.com/seed31d61d31/authz"
 )
 
@@ -26,15 +24,4 @@ func StatusCode(err error) int { return authz.OutcomeOf(err).HTTPStatus }
 // invalidRequest is the error of a malformed request.
 func invalidRequest(reason string) *authz.Error {
 	return &authz.Error{Kind: authz.ErrInvalidRequest, Reason: reason}
-}
-
-// asError returns err as an *authz.Error. An error of another type (which
-// the authz package does not return) becomes one of kind fallback, with a
-// generic reason: its text is not shown to the client.
-func asError(err error, fallback error) *authz.Error {
-	var e *authz.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return &authz.Error{Kind: fallback, Reason: "request refused"}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/options"
 )
 
 // DefaultRealm is the realm sent in every WWW-Authenticate challenge unless
@@ -50,14 +51,8 @@ func New(v *authz.Validator, opts ...Option) (*Middleware, error) {
 		return nil, errors.New("middleware: nil *authz.Validator")
 	}
 	c := config{realm: DefaultRealm}
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("middleware: nil Option")
-		}
-		o.apply(&c)
-		if c.err != nil {
-			return nil, c.err
-		}
+	if err := options.Apply("middleware: ", opts, &c.Failure, func(o Option) { o.apply(&c) }); err != nil {
+		return nil, err
 	}
 	m := &Middleware{
 		v:          v,

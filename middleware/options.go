@@ -1,15 +1,16 @@
 package middleware
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/options"
 )
 
 // config collects the options; New checks it once.
 type config struct {
+	options.Failure
 	realm      string
 	onError    func(w http.ResponseWriter, r *http.Request, err error)
 	logger     *slog.Logger
@@ -19,13 +20,6 @@ type config struct {
 	// challenge, `resource_metadata="<url>"`, or "" for none.
 	resourceMetadata string
 	observer         authz.Observer
-	err              error
-}
-
-func (c *config) fail(format string, args ...any) {
-	if c.err == nil {
-		c.err = fmt.Errorf("middleware: "+format, args...)
-	}
 }
 
 // Option configures a [Middleware] in [New]. Options are made by the
@@ -46,7 +40,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 func WithRealm(realm string) Option {
 	return optionFunc(func(c *config) {
 		if !quotable(realm) {
-			c.fail("realm %q has a character outside printable ASCII, or '\"' or '\\'", realm)
+			c.Fail("middleware: ", "realm %q has a character outside printable ASCII, or '\"' or '\\'", realm)
 			return
 		}
 		c.realm = realm
@@ -64,7 +58,7 @@ func WithRealm(realm string) Option {
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return optionFunc(func(c *config) {
 		if h == nil {
-			c.fail("WithErrorHandler(nil)")
+			c.Fail("middleware: ", "WithErrorHandler(nil)")
 			return
 		}
 		c.onError = h
@@ -80,7 +74,7 @@ func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error))
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) {
 		if l == nil {
-			c.fail("WithLogger(nil)")
+			c.Fail("middleware: ", "WithLogger(nil)")
 			return
 		}
 		c.logger = l
@@ -125,9 +119,7 @@ func AllowFormToken() Option {
 func WithResourceMetadata(metadataURL string) Option {
 	return optionFunc(func(c *config) {
 		if _, err := checkHTTPSURL("resource metadata URL", metadataURL); err != nil {
-			if c.err == nil {
-				c.err = err
-			}
+			c.Fail("", "%w", err) // already prefixed "middleware: "
 			return
 		}
 		c.resourceMetadata = `resource_metadata="` + metadataURL + `"`

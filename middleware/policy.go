@@ -78,9 +78,7 @@ func (m *Middleware) unlisted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := &authz.Error{Kind: authz.ErrInsufficientScope, Reason: "the policy lists no rule for this route"}
-	if m.observer.Decision != nil {
-		m.observe(r, c, err, "", time.Now())
-	}
+	m.observer.Authorization(r.Context(), c, err, "", time.Now())
 	m.refuse(w, r, refusal{err: err, claims: c})
 }
 

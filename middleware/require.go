@@ -134,9 +134,7 @@ func (g *guard) authorize(w http.ResponseWriter, r *http.Request, c *authz.Claim
 	if route == "" {
 		route = r.Pattern
 	}
-	if g.m.observer.Decision != nil {
-		g.m.observe(r, c, err, route, start)
-	}
+	g.m.observer.Authorization(r.Context(), c, err, route, start)
 	if err != nil {
 		g.m.refuse(w, r, refusal{err: err, scope: g.scope, perms: g.perms, claims: c, route: g.route})
 		return false
@@ -153,8 +151,5 @@ func (g *guard) check(r *http.Request, c *authz.Claims) *authz.Error {
 			return err
 		}
 	}
-	if err := g.req.Check(c, orgID); err != nil {
-		return asError(err, authz.ErrInsufficientScope)
-	}
-	return nil
+	return authz.AsError(g.req.Check(c, orgID), authz.ErrInsufficientScope)
 }
