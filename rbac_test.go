@@ -3,6 +3,7 @@ package authz_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -177,4 +178,17 @@ func TestTokenKindText(t *testing.T) {
 	assert.Error(t, k.UnmarshalText([]byte("API")))
 	_, err := authz.TokenKind(7).MarshalText()
 	assert.Error(t, err)
+}
+
+// TestAsError: a transport gets this package's errors as they are, and a
+// foreign error as a refusal of the fallback kind that does not show its
+// text.
+func TestAsError(t *testing.T) {
+	assert.Nil(t, authz.AsError(nil, authz.ErrMalformed))
+	e := &authz.Error{Kind: authz.ErrExpired, Reason: "expired 1s ago"}
+	assert.Same(t, e, authz.AsError(e, authz.ErrMalformed))
+	assert.Same(t, e, authz.AsError(fmt.Errorf("wrapped: %w", e), authz.ErrMalformed))
+	got := authz.AsError(errors.New("password=hunter2"), authz.ErrInsufficientScope)
+	assert.ErrorIs(t, got, authz.ErrInsufficientScope)
+	assert.NotContains(t, got.Error(), "hunter2")
 }

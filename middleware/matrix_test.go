@@ -192,3 +192,26 @@ func TestOrganizationPermissionsDoNotPassGlobalRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestPermissionNames: a permission name that one place accepts, every
+// place accepts. A name outside RFC 6750's quoted-string characters is left
+// out of the challenge's scope attribute, never mangled, and given whole in
+// the JSON body.
+func TestPermissionNames(t *testing.T) {
+	e := newEnv(t, false)
+	mw := e.middleware(t, e.apiV)
+	m := must(t)
+	perms := []string{"lire:données", `read"x`, "read:documents"}
+	policy := mustPolicy(t, authz.Rule{Pattern: "/", AllOf: perms})
+	for name, h := range map[string]http.Handler{
+		"Require":     mw.Require(perms...)(echo),
+		"policy rule": mw.Enforce(policy)(echo),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := serve(t, h)
+			do(t, srv, "GET", "/", bearer(m(e.iss.APIToken(api, authztest.Scopes("read:documents")))),
+				forbiddenScopes(`missing permission lire:donn?es read'x`, "read:documents", `lire:données read"x read:documents`))
+			do(t, srv, "GET", "/", bearer(m(e.iss.APIToken(api, authztest.Scopes(perms...)))), allowed("test-user", ""))
+		})
+	}
+}
