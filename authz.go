@@ -444,12 +444,11 @@ func isLoopback(raw string) bool {
 //  7. "aud" names a configured audience;
 //  8. "exp" (required), "nbf", "iat" against the clock, with leeway.
 //
-// Every failure is an [*Error] matching one of the sentinel errors.
-//
-// Departure from DESIGN.md's order: "iss" is checked before the key, because
-// the issuer chooses which key set to look in; an untrusted issuer fails
-// before any key lookup.
+// Every failure is an [*Error] matching one of the sentinel errors. An
+// untrusted issuer fails before any key lookup.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+	// "iss" is checked before the key (the first design had the key
+	// first) because the issuer chooses which key set to look in.
 	if v.observer.Decision != nil {
 		return v.observeValidate(ctx, token)
 	}

@@ -13,7 +13,6 @@ import (
 	"unicode"
 
 	"github.com/seed31d61d31/authz/internal/header"
-	"github.com/seed31d61d31/authz/internal/permission"
 )
 
 // Rule is one entry of a [Policy]: the requirement for the requests matched
@@ -391,15 +390,8 @@ func checkRule(r Rule) string {
 			return "a public rule needs no token, yet it also requires " + strings.Join(extra, " and ")
 		}
 	}
-	for _, list := range []struct {
-		name  string
-		perms []string
-	}{{"allOf", r.AllOf}, {"anyOf", r.AnyOf}} {
-		for k, perm := range list.perms {
-			if reason := permission.Problem(perm); reason != "" {
-				return fmt.Sprintf("%s[%d] %s", list.name, k, reason)
-			}
-		}
+	if reason := permissionsProblem(r.AllOf, r.AnyOf, "allOf", "anyOf"); reason != "" {
+		return reason
 	}
 	switch r.Token {
 	case 0, APIToken:

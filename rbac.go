@@ -185,17 +185,27 @@ func (v *Validator) Resolve(r Requirement) (Requirement, error) {
 
 // checkPermissions applies the one rule for permission names.
 func (r Requirement) checkPermissions() error {
+	if reason := permissionsProblem(r.AllOf, r.AnyOf, "AllOf", "AnyOf"); reason != "" {
+		return errors.New("authz: requirement: " + reason)
+	}
+	return nil
+}
+
+// permissionsProblem explains why a permission of allOf or anyOf (lists
+// named allName and anyName in the explanation) is not one a "scope" can
+// carry, or returns "".
+func permissionsProblem(allOf, anyOf []string, allName, anyName string) string {
 	for _, list := range [...]struct {
 		name  string
 		perms []string
-	}{{"AllOf", r.AllOf}, {"AnyOf", r.AnyOf}} {
+	}{{allName, allOf}, {anyName, anyOf}} {
 		for i, p := range list.perms {
 			if reason := permission.Problem(p); reason != "" {
-				return fmt.Errorf("authz: requirement: %s[%d] %s", list.name, i, reason)
+				return fmt.Sprintf("%s[%d] %s", list.name, i, reason)
 			}
 		}
 	}
-	return nil
+	return ""
 }
 
 // defaultKind is the kind of token an unset Requirement.Token means for
