@@ -1,0 +1,300 @@
+package authz
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/seed31d61d31/authz/internal/permission"
+)
+
+// wireClaims is the JSON shape of the claims, decoded once by golang-jwt.
+type wireClaims struct {
+	Iss      string      `json:"iss"`
+	Sub      string      `json:"sub"`
+	Aud      stringList  `json:"aud"`
+	ClientID string      `json:"client_id"`
+	Scope    scopeList   `json:"scope"`
+	OrgID    *string     `json:"organization_id"`
+	Act      *actor      `json:"act"`
+	Exp      numericDate `json:"exp"`
+	Nbf      numericDate `json:"nbf"`
+	Iat      numericDate `json:"iat"`
+	Jti      string      `json:"jti"`
+}
+
+type actor struct {
+	Sub string `json:"sub"`
+}
+
+// UnmarshalJSON decodes the claims this package reads, in one pass over the
+// top-level members and by exact name. encoding/json would match names
+// case-insensitively (so a custom claim "Scope" or "ſcope" would fill
+// "scope", and "EXP" after "exp" would override it), but claim names are
+// case-sensitive (RFC 7519 section 4, RFC 7515 section 5.3). A claim read
+// here must not appear twice. Other members are skipped; Claims.Decode
+// reads them. b has been validated as JSON by encoding/json already.
+func (w *wireClaims) UnmarshalJSON(b []byte) error {
+	var seen [len(claimNames)]bool
+	return eachMember(b, func(name []byte, value []byte) error {
+		i := claimIndex(name)
+		if i < 0 {
+			return nil
+		}
+		if seen[i] {
+			return newError(ErrMalformed, fmt.Sprintf("claim %q appears twice", claimNames[i]))
+		}
+		seen[i] = true
+		return w.decode(i, value)
+	})
+}
+
+// claimNames are the claims wireClaims reads, in the order of decode's cases.
+var claimNames = [...]string{"iss", "sub", "aud", "client_id", "scope", "organization_id", "act", "exp", "nbf", "iat", "jti"}
+
+func claimIndex(name []byte) int {
+	for i, n := range claimNames {
+		if string(name) == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// decode decodes value into the claim claimNames[i].
+func (w *wireClaims) decode(i int, value []byte) error {
+	switch claimNames[i] {
+	case "iss":
+		return jsonString(value, "iss", &w.Iss)
+	case "sub":
+		return jsonString(value, "sub", &w.Sub)
+	case "client_id":
+		return jsonString(value, "client_id", &w.ClientID)
+	case "jti":
+		return jsonString(value, "jti", &w.Jti)
+	case "organization_id":
+		if string(value) == "null" {
+			return nil
+		}
+		w.OrgID = new(string)
+		return jsonString(value, "organization_id", w.OrgID)
+	case "aud":
+		return w.Aud.UnmarshalJSON(value)
+	case "scope":
+		return w.Scope.UnmarshalJSON(value)
+	case "exp":
+		return w.Exp.UnmarshalJSON(value)
+	case "nbf":
+		return w.Nbf.UnmarshalJSON(value)
+	case "iat":
+		return w.Iat.UnmarshalJSON(value)
+	default: // "act"
+		if err := json.Unmarshal(value, &w.Act); err != nil {
+			return wrapError(ErrMalformed, `"act" is not an object`, err)
+		}
+		return nil
+	}
+}
+
+// jsonString decodes the JSON string value into dst; null leaves dst
+// empty. The common case, no escapes and valid UTF-8, is a plain copy.
+func jsonString(value []byte, claim string, dst *string) error {
+	switch {
+	case string(value) == "null":
+		return nil
+	case len(value) < 2 || value[0] != '"':
+		return newError(ErrMalformed, fmt.Sprintf("%q is not a string", claim))
+	}
+	inner := value[1 : len(value)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		*dst = string(inner)
+		return nil
+	}
+	if err := json.Unmarshal(value, dst); err != nil {
+		return wrapError(ErrMalformed, fmt.Sprintf("%q is not a string", claim), err)
+	}
+	return nil
+}
+
+// eachMember calls fn with the name and the raw value of each top-level
+// member of the JSON object b, in order. b is valid JSON (encoding/json
+// checked it); the walk is still bounds-checked throughout, so no input can
+// make it read outside b.
+func eachMember(b []byte, fn func(name, value []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return newError(ErrMalformed, "claims are not a JSON object")
+	}
+	for i = skipSpace(b, i+1); i < len(b) && b[i] != '}'; {
+		end := valueEnd(b, i) // the name is a string
+		quoted := b[i:end]
+		if len(quoted) < 2 {
+			return newError(ErrMalformed, "claims are not a JSON object")
+		}
+		name := quoted[1 : len(quoted)-1]
+		if bytes.IndexByte(quoted, '\\') >= 0 {
+			var unescaped string
+			if err := json.Unmarshal(quoted, &unescaped); err != nil {
+				return wrapError(ErrMalformed, "a claim name is not a JSON string", err)
+			}
+			name = []byte(unescaped)
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return newError(ErrMalformed, "claims are not a JSON object")
+		}
+		start := skipSpace(b, i+1)
+		end = valueEnd(b, start)
+		if err := fn(name, b[start:end]); err != nil {
+			return err
+		}
+		if i = skipSpace(b, end); i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the index just past the JSON value that starts at b[i].
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			for j++; j < len(b) && b[j] != '"'; j++ {
+				if b[j] == '\\' {
+					j++
+				}
+			}
+			if depth == 0 {
+				return min(j+1, len(b))
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 { // the end of the enclosing object
+				return j
+			}
+			if depth--; depth == 0 {
+				return j + 1
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 { // the end of a number or literal
+				return j
+			}
+		}
+	}
+	return len(b)
+}
+
+// The jwt.Claims interface. Claims validation is ours (the parser runs with
+// WithoutClaimsValidation), so these are never consulted.
+
+func (*wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
+func (*wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
+func (*wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (*wireClaims) GetIssuer() (string, error)                   { return "", nil }
+func (*wireClaims) GetSubject() (string, error)                  { return "", nil }
+func (*wireClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+// stringList is "aud": a string or an array of strings (RFC 7519 section 4.1.3).
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := jsonString(b, "aud", &s); err != nil {
+			return err
+		}
+		*l = stringList{s}
+		return nil
+	}
+	if bytes.Equal(b, []byte("null")) {
+		*l = nil
+		return nil
+	}
+	var a []string
+	if err := json.Unmarshal(b, &a); err != nil {
+		return newError(ErrMalformed, `"aud" is neither a string nor an array of strings`)
+	}
+	*l = a
+	return nil
+}
+
+// scopeList is "scope": scope tokens separated by single spaces (RFC 6749
+// section 3.3, RFC 9068 section 2.2.3), or, leniently, an array of scope
+// tokens. A scope token is never empty and never holds whitespace or a
+// control character: "read\u00a0admin" is malformed, not two permissions.
+type scopeList []string
+
+func (l *scopeList) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*l = nil
+		return nil
+	}
+	var a []string
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := jsonString(b, "scope", &s); err != nil {
+			return err
+		}
+		for tok := range strings.SplitSeq(s, " ") {
+			if tok != "" {
+				a = append(a, tok)
+			}
+		}
+	} else if err := json.Unmarshal(b, &a); err != nil {
+		return newError(ErrMalformed, `"scope" is neither a string nor an array of strings`)
+	} else if slices.Contains(a, "") {
+		return newError(ErrMalformed, `"scope" has an empty permission`)
+	}
+	for _, tok := range a {
+		if !permission.Valid(tok) {
+			return newError(ErrMalformed, `a permission in "scope" has whitespace or a control character`)
+		}
+	}
+	*l = a // nil for "": no permissions, exactly like a missing "scope"
+	return nil
+}
+
+// numericDate is a NumericDate (RFC 7519 section 2): a JSON number of seconds
+// since the epoch, possibly fractional. A string, a negative number or one
+// past the year 9999 is malformed, never a silent zero or a wrapped value.
+type numericDate struct {
+	t   time.Time
+	set bool
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z.
+const maxNumericDate = 253402300799
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || len(b) == 0 || b[0] == '"' || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return newError(ErrMalformed, "a time claim is not a NumericDate between 1970 and 9999")
+	}
+	sec, frac := math.Modf(f)
+	d.t = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	d.set = true
+	return nil
+}
