@@ -340,31 +340,33 @@ func attackRows(t *testing.T, e *attackEnv) []attackRow {
 		{name: "HS512 keyed with the issuer's public key (DER)", why: "a public key is public: an HMAC over it proves nothing", token: hmac(jwt.SigningMethodHS512, der), want: authz.ErrAlgorithm},
 		{name: "HS512 keyed with the issuer's JWK JSON", why: "the JWKS is public: an HMAC keyed with it proves nothing", token: hmac(jwt.SigningMethodHS512, jwkKey), want: authz.ErrAlgorithm},
 
-		// alg and kid that do not fit the key (RFC 8725 section 3.1).
+		// alg and kid that do not fit the key (RFC 8725 section 3.1): an
+		// algorithm error, not an unknown key, so that an algorithm-confusion
+		// attempt does not look like a rotation problem.
 		{name: "ES384 alg on an ES256 issuer's kid", why: "the key's curve fixes the algorithm; a token must not choose another",
 			validator: e.es256.v, token: func(t *testing.T) string {
 				return forge(t, jwt.SigningMethodES384, map[string]any{"typ": "at+jwt", "kid": e.es256.iss.KeyID()}, e.claimsFor(e.es256.iss.URL()), e.atkEC384)
-			}, want: authz.ErrUnknownKey},
+			}, want: authz.ErrAlgorithm},
 		{name: "ES256 alg on an ES384 issuer's kid", why: "the key's curve fixes the algorithm; a token must not choose another",
 			token: func(t *testing.T) string {
 				return forge(t, jwt.SigningMethodES256, map[string]any{"typ": "at+jwt", "kid": f.iss.KeyID()}, e.claimsFor(f.iss.URL()), e.atkEC256)
-			}, want: authz.ErrUnknownKey},
+			}, want: authz.ErrAlgorithm},
 		{name: "RS256 alg on an EC kid", why: "an EC key cannot verify RSA; letting the token pick would be key confusion",
 			token: func(t *testing.T) string {
 				return forge(t, jwt.SigningMethodRS256, map[string]any{"typ": "at+jwt", "kid": f.iss.KeyID()}, e.claimsFor(f.iss.URL()), e.atkRSA)
-			}, want: authz.ErrUnknownKey},
+			}, want: authz.ErrAlgorithm},
 		{name: "EdDSA alg on an EC kid", why: "an EC P-384 key is not an Ed25519 key",
 			token: func(t *testing.T) string {
 				return forge(t, jwt.SigningMethodEdDSA, map[string]any{"typ": "at+jwt", "kid": f.iss.KeyID()}, e.claimsFor(f.iss.URL()), e.atkEd)
-			}, want: authz.ErrUnknownKey},
+			}, want: authz.ErrAlgorithm},
 		{name: "EC token (ES384, another key) on an RSA issuer's kid", why: "an RSA key cannot verify ECDSA; the key type decides, not the token",
 			validator: e.rsa.v, token: func(t *testing.T) string {
 				return forge(t, jwt.SigningMethodES384, map[string]any{"typ": "at+jwt", "kid": e.rsa.iss.KeyID()}, e.claimsFor(e.rsa.iss.URL()), e.atkEC384)
-			}, want: authz.ErrUnknownKey},
+			}, want: authz.ErrAlgorithm},
 		{name: "PS256 alg on an RSA kid published without alg", why: "an RSA JWK without alg is RS256 (inferred from kty), never what the token says",
 			validator: e.rsa.v, token: func(t *testing.T) string {
 				return forge(t, jwt.SigningMethodPS256, map[string]any{"typ": "at+jwt", "kid": e.rsa.iss.KeyID()}, e.claimsFor(e.rsa.iss.URL()), e.atkRSA)
-			}, want: authz.ErrUnknownKey},
+			}, want: authz.ErrAlgorithm},
 		{name: "RS256 on the RSA issuer's kid, signed by the attacker's RSA key", why: "right algorithm, wrong key: only the signature can tell",
 			validator: e.rsa.v, token: func(t *testing.T) string {
 				return forge(t, jwt.SigningMethodRS256, map[string]any{"typ": "at+jwt", "kid": e.rsa.iss.KeyID()}, e.claimsFor(e.rsa.iss.URL()), e.atkRSA)
@@ -467,10 +469,10 @@ func attackRows(t *testing.T, e *attackEnv) []attackRow {
 			token: func(t *testing.T) string { return e.good(authztest.IssuerClaim(f.iss.URL() + "\x00"))(t) }, want: authz.ErrIssuer},
 		{name: "iss as an array", why: "iss is a single StringOrURI (RFC 7519 section 4.1.1)",
 			token: func(t *testing.T) string { return e.good(authztest.Claim("iss", []string{f.iss.URL()}))(t) }, want: authz.ErrMalformed},
-		{name: "iss with an overlong UTF-8 encoding of '/'", why: "invalid UTF-8 never compares equal to the trusted issuer",
+		{name: "iss with an overlong UTF-8 encoding of '/'", why: "claims must be UTF-8 (RFC 7519 section 7.2); an overlong '/' is not",
 			token: reclaim(func(c string) string {
 				return strings.Replace(c, `/oidc"`, "\xc0\xafoidc\"", 1)
-			}), want: authz.ErrIssuer},
+			}), want: authz.ErrMalformed},
 
 		// aud (RFC 9068 section 4 step 4).
 		{name: "aud as an empty array", why: "an empty audience names no API", token: e.good(authztest.Audiences()), want: authz.ErrAudience},
@@ -503,10 +505,28 @@ func attackRows(t *testing.T, e *attackEnv) []attackRow {
 		{name: "nbf as a string", why: "a NumericDate is a JSON number", token: e.good(authztest.Claim("nbf", "0")), want: authz.ErrMalformed},
 
 		// Duplicate members (RFC 7519 section 4: names MUST be unique; RFC 8725 section 3.1).
-		{name: "duplicate alg in the header: ES384 then none", why: "the last duplicate wins, and none is never allowed",
-			token: reheader(`{"alg":"ES384","alg":"none","kid":"` + f.iss.KeyID() + `","typ":"at+jwt"}`), want: authz.ErrAlgorithm},
-		{name: "duplicate alg in the header: none then ES384, original signature", why: "whatever a parser picks, the header is no longer the one that was signed",
-			token: reheader(`{"alg":"none","alg":"ES384","kid":"` + f.iss.KeyID() + `","typ":"at+jwt"}`), want: authz.ErrSignature},
+		{name: "duplicate alg in the header: ES384 then none", why: "a parser that keeps the last sees none, one that keeps the first sees ES384: duplicate header members are refused",
+			token: reheader(`{"alg":"ES384","alg":"none","kid":"` + f.iss.KeyID() + `","typ":"at+jwt"}`), want: authz.ErrMalformed},
+		{name: "duplicate alg in the header: none then ES384, original signature", why: "duplicate header members are refused before any key or signature work",
+			token: reheader(`{"alg":"none","alg":"ES384","kid":"` + f.iss.KeyID() + `","typ":"at+jwt"}`), want: authz.ErrMalformed},
+		{name: "duplicate typ in the header, validly signed", why: "JWT then at+jwt: parsers that keep the first and the last disagree on the token type",
+			validator: e.biV, token: signed(`{"alg":"ES384","kid":"authz-test-es384","typ":"JWT","typ":"at+jwt"}`, biClaims("")), want: authz.ErrMalformed},
+		{name: "duplicate kid in the header, validly signed", why: "the key a token names must be one",
+			validator: e.biV, token: signed(`{"alg":"ES384","kid":"other","kid":"authz-test-es384","typ":"at+jwt"}`, biClaims("")), want: authz.ErrMalformed},
+		{name: "duplicate unknown member in the header, validly signed", why: "RFC 7515 section 4 lets a parser refuse duplicate header names; authz refuses all of them",
+			validator: e.biV, token: signed(`{"alg":"ES384","kid":"authz-test-es384","typ":"at+jwt","x":1,"x":2}`, biClaims("")), want: authz.ErrMalformed},
+		{name: "header member named twice, once escaped, validly signed", why: "\u0061lg is alg",
+			validator: e.biV, token: signed(`{"alg":"ES384","\u0061lg":"ES384","kid":"authz-test-es384","typ":"at+jwt"}`, biClaims("")), want: authz.ErrMalformed},
+		{name: "header with 33 members, validly signed", why: "a header's member names are compared pairwise, so their number is bounded (32)",
+			validator: e.biV, token: signed(`{"alg":"ES384","kid":"authz-test-es384","typ":"at+jwt"`+manyMembers(30)+`}`, biClaims("")), want: authz.ErrMalformed},
+		{name: "act.sub twice, validly signed", why: "a parser that keeps the last reads another actor than one that keeps the first",
+			validator: e.biV, token: signed(biHeader, biClaims(`"act":{"sub":"alice","sub":"mallory"}`)), want: authz.ErrMalformed},
+		{name: "act.sub twice, once escaped, validly signed", why: "\u0073ub is sub",
+			validator: e.biV, token: signed(biHeader, biClaims(`"act":{"sub":"alice","\u0073ub":"mallory"}`)), want: authz.ErrMalformed},
+		{name: "act.sub not a string, validly signed", why: "an actor is a StringOrURI (RFC 8693 section 4.1)",
+			validator: e.biV, token: signed(biHeader, biClaims(`"act":{"sub":7}`)), want: authz.ErrMalformed},
+		{name: "act an array, validly signed", why: "act is a JSON object (RFC 8693 section 4.1)",
+			validator: e.biV, token: signed(biHeader, biClaims(`"act":[{"sub":"mallory"}]`)), want: authz.ErrMalformed},
 		{name: "duplicate iss: good then evil, original signature", why: "a claim the validator reads must be unique (RFC 7519 section 4); which one a parser keeps is not to be left to chance",
 			token: reclaim(func(c string) string { return strings.TrimSuffix(c, "}") + `,"iss":"` + evilIssuer + `"}` }), want: authz.ErrMalformed},
 		{name: "duplicate iss: evil then good, original signature", why: "a claim the validator reads must be unique (RFC 7519 section 4)",
@@ -523,10 +543,14 @@ func attackRows(t *testing.T, e *attackEnv) []attackRow {
 
 		// Encodings: non-UTF-8 and byte order marks.
 		{name: "raw 0xFF byte outside any string in the header", why: "the header is not JSON", token: reheader("{\xff\"alg\":\"ES384\"}"), want: authz.ErrMalformed},
-		{name: "invalid UTF-8 inside typ", why: "the replaced character makes typ something other than at+jwt",
-			token: reheader(`{"alg":"ES384","kid":"` + f.iss.KeyID() + "\",\"typ\":\"at+jwt\xff\"}"), want: authz.ErrTokenType},
-		{name: "invalid UTF-8 inside sub, original signature", why: "the claims are no longer the bytes that were signed",
-			token: reclaim(func(c string) string { return strings.Replace(c, `"test-user"`, "\"test-user\xff\"", 1) }), want: authz.ErrSignature},
+		{name: "invalid UTF-8 inside typ", why: "the header must be UTF-8 (RFC 7515 section 5.2)",
+			token: reheader(`{"alg":"ES384","kid":"` + f.iss.KeyID() + "\",\"typ\":\"at+jwt\xff\"}"), want: authz.ErrMalformed},
+		{name: "invalid UTF-8 inside sub, original signature", why: "the claims must be UTF-8 (RFC 7519 section 7.2), refused before any signature work",
+			token: reclaim(func(c string) string { return strings.Replace(c, `"test-user"`, "\"test-user\xff\"", 1) }), want: authz.ErrMalformed},
+		{name: "invalid UTF-8 inside sub, validly signed", why: "different signed bytes would otherwise read as the same subject (U+FFFD)",
+			validator: e.biV, token: signed(biHeader, fmt.Sprintf("{\"iss\":%q,\"aud\":%q,\"sub\":\"alice\xff\",\"exp\":%d}", byteIssuerURL, api, e.now.Add(time.Hour).Unix())), want: authz.ErrMalformed},
+		{name: "invalid UTF-8 inside typ, validly signed", why: "the header must be UTF-8 (RFC 7515 section 5.2)",
+			validator: e.biV, token: signed("{\"alg\":\"ES384\",\"kid\":\"authz-test-es384\",\"typ\":\"at+jwt\xff\"}", biClaims("")), want: authz.ErrMalformed},
 		{name: "raw 0xFF byte outside any string in the claims", why: "the claims are not JSON", token: reclaim(func(c string) string { return "\xff" + c }), want: authz.ErrMalformed},
 		{name: "UTF-8 byte order mark before the header", why: "RFC 8259 section 8.1: JSON texts must not begin with a BOM in a JWS",
 			token: reheader("\ufeff" + hdr("")), want: authz.ErrMalformed},
@@ -535,13 +559,11 @@ func attackRows(t *testing.T, e *attackEnv) []attackRow {
 		{name: "header is a JSON array", why: "the JOSE header must be a JSON object", token: reheader(`["ES384"]`), want: authz.ErrMalformed},
 		{name: "header is a JSON string", why: "the JOSE header must be a JSON object", token: reheader(`"ES384"`), want: authz.ErrMalformed},
 		{name: "header is a JSON number", why: "the JOSE header must be a JSON object", token: reheader(`384`), want: authz.ErrMalformed},
-		// Kind today: null decodes as an empty header, so the missing alg is reported.
-		{name: "header is JSON null", why: "the JOSE header must be a JSON object; null has no alg", token: reheader(`null`), want: authz.ErrAlgorithm},
+		{name: "header is JSON null", why: "the JOSE header must be a JSON object", token: reheader(`null`), want: authz.ErrMalformed},
 		{name: "claims are a JSON array (validly signed)", why: "the claims set must be a JSON object", validator: e.biV, token: signed(biHeader, `[{"iss":"`+byteIssuerURL+`"}]`), want: authz.ErrMalformed},
 		{name: "claims are a JSON string (validly signed)", why: "the claims set must be a JSON object", validator: e.biV, token: signed(biHeader, `"claims"`), want: authz.ErrMalformed},
 		{name: "claims are a JSON number (validly signed)", why: "the claims set must be a JSON object", validator: e.biV, token: signed(biHeader, `9068`), want: authz.ErrMalformed},
-		// Kind today: null decodes as empty claims, so the missing iss is reported.
-		{name: "claims are JSON null (validly signed)", why: "the claims set must be a JSON object; null has no iss", validator: e.biV, token: signed(biHeader, `null`), want: authz.ErrIssuer},
+		{name: "claims are JSON null (validly signed)", why: "the claims set must be a JSON object", validator: e.biV, token: signed(biHeader, `null`), want: authz.ErrMalformed},
 
 		// Signatures (RFC 7518 section 3.4).
 		{name: "signature stripped", why: "an empty signature verifies nothing", token: func(t *testing.T) string { h, c, _ := splitJWS(e.good()(t)); return h + "." + c + "." }, want: authz.ErrSignature},
@@ -723,6 +745,12 @@ func TestAttackClaimNamesAreExact(t *testing.T) {
 		},
 		{name: "custom claim ACT", opts: []authztest.TokenOption{authztest.Claim("ACT", map[string]string{"sub": "admin"})},
 			check: func(t assert.TestingT, c *authz.Claims) { assert.Empty(t, c.Actor) }},
+		{name: "act with SUB, not sub", opts: []authztest.TokenOption{authztest.Claim("act", map[string]string{"SUB": "mallory"})},
+			check: func(t assert.TestingT, c *authz.Claims) { assert.Empty(t, c.Actor, "act.SUB is not act.sub") }},
+		{name: "act with Sub beside sub", opts: []authztest.TokenOption{authztest.Claim("act", map[string]string{"sub": "alice", "Sub": "mallory"})},
+			check: func(t assert.TestingT, c *authz.Claims) { assert.Equal(t, "alice", c.Actor) }},
+		{name: "act with a nested actor", opts: []authztest.TokenOption{authztest.Claim("act", map[string]any{"sub": "alice", "act": map[string]string{"sub": "bob"}})},
+			check: func(t assert.TestingT, c *authz.Claims) { assert.Equal(t, "alice", c.Actor, "the current actor, not one before it") }},
 		{name: "custom claims that are not standard names stay out of Claims", opts: []authztest.TokenOption{authztest.Claim("scopes", "admin"), authztest.Claim("org_id", "org-b"), authztest.Claim("roles", []string{"admin"})},
 			check: func(t assert.TestingT, c *authz.Claims) {
 				assert.Empty(t, c.Scopes)
@@ -759,4 +787,13 @@ func TestAttackCachedClaimsAreNotShared(t *testing.T) {
 	third, err := f.v.Validate(context.Background(), raw)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"read"}, third.Scopes, "a hit's copy shares its slices with the cache")
+}
+
+// manyMembers is n header members "m0":0, "m1":0, ... (with a leading comma).
+func manyMembers(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `,"m%d":0`, i)
+	}
+	return b.String()
 }

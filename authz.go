@@ -69,7 +69,7 @@ type Validator struct {
 	parser                 *jwt.Parser
 	cache                  *cache.Cache[*cached] // nil when off
 	cacheTTL               time.Duration
-	flight                 cache.Flight[*Claims]
+	flight                 cache.Flight[*cached]
 	observer               Observer
 	// verifications counts full verifications (cache misses), for tests.
 	verifications atomic.Uint64

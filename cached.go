@@ -2,6 +2,8 @@ package authz
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/seed31d61d31/authz/internal/cache"
 	"github.com/seed31d61d31/authz/internal/jwks"
@@ -10,11 +12,15 @@ import (
 // validate is Validate; see its documentation for the order of checks.
 // With the cache on, a token seen before (the same bytes, by SHA-256) skips
 // straight to the time checks, and concurrent first sightings of one token
-// are verified once.
+// are verified once. Every caller gets claims of its own.
 func (v *Validator) validate(ctx context.Context, raw string) (c *Claims, hit bool, err error) {
 	if v.cache == nil {
-		c, _, err := v.verify(ctx, raw)
-		return c, false, err
+		e, err := v.verify(ctx, raw)
+		if err != nil {
+			return nil, false, err
+		}
+		e.claims.token = Token(raw)
+		return &e.claims, false, nil
 	}
 	if raw == "" || len(raw) > v.maxBytes {
 		return nil, false, v.checkShape(raw)
@@ -27,21 +33,51 @@ func (v *Validator) validate(ctx context.Context, raw string) (c *Claims, hit bo
 		}
 		return e.claims.clone(raw), true, nil
 	}
-	c, err, shared := v.flight.Do(key, ctx.Done(), func() error {
-		return wrapError(ErrKeysUnavailable, "gave up waiting for the token's verification", ctx.Err())
-	}, func() (*Claims, error) {
-		c, e, err := v.verify(ctx, raw)
-		if err == nil {
-			deadline := min(c.ExpiresAt.Add(v.leeway).UnixNano(), now.Add(v.cacheTTL).UnixNano())
-			v.cache.Put(key, e, deadline, now.UnixNano())
-		}
-		return c, err
-	})
-	if shared && c != nil {
-		c = c.clone(raw) // every caller gets its own Claims
+	e, err := v.verifyOnce(ctx, key, raw, now)
+	if err != nil {
+		return nil, false, err
 	}
-	return c, false, err
+	// The entry is shared with the cache and with every concurrent caller:
+	// the first caller, too, gets a copy.
+	return e.claims.clone(raw), false, nil
 }
+
+// verifyOnce verifies raw and caches the result, with one verification
+// for all the concurrent callers of one token. The verification runs under
+// the context of the caller that started it; each other caller waits
+// under its own. When the starter's context ends first, the others do not
+// take its failure: they verify again (or wait for whoever does).
+func (v *Validator) verifyOnce(ctx context.Context, key cache.Key, raw string, now time.Time) (*cached, error) {
+	gaveUp := func() error {
+		return wrapError(ErrKeysUnavailable, "gave up waiting for the token's verification", ctx.Err())
+	}
+	for {
+		e, err, shared := v.flight.Do(key, ctx.Done(), gaveUp, func() (*cached, error) {
+			e, err := v.verify(ctx, raw)
+			switch {
+			case err == nil:
+				deadline := min(e.claims.ExpiresAt.Add(v.leeway).UnixNano(), now.Add(v.cacheTTL).UnixNano())
+				v.cache.Put(key, e, deadline, now.UnixNano())
+			case ctx.Err() != nil:
+				err = abandoned{err}
+			}
+			return e, err
+		})
+		var a abandoned
+		if !errors.As(err, &a) {
+			return e, err
+		}
+		if !shared || ctx.Err() != nil {
+			return nil, a.err
+		}
+	}
+}
+
+// abandoned is the failure of a verification whose caller's context ended:
+// it says nothing about the token to the callers that shared it.
+type abandoned struct{ err error }
+
+func (a abandoned) Error() string { return a.err.Error() }
 
 // claimsBlock is a Claims and room for its slices, so that a copy of a
 // cached Claims is a single allocation.

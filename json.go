@@ -11,11 +11,110 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/seed31d61d31/authz/internal/permission"
 )
 
-// wireClaims is the JSON shape of the claims, decoded once by golang-jwt.
+// maxHeaderMembers bounds the members of a JOSE header, whose names are
+// compared pairwise for duplicates; real headers have fewer than ten.
+const maxHeaderMembers = 32
+
+// header is the JOSE header of a token (RFC 7515 section 4), as far as the
+// checks read it. "jku", "x5u", "jwk" and "x5c" are ignored: keys come only
+// from the configured JWKS.
+type joseHeader struct {
+	alg       string
+	kid       string
+	typ       string
+	hasKID    bool // "kid" is a string
+	hasTyp    bool // "typ" is present and not null
+	typString bool // "typ" is a string
+	crit      bool // "crit" is present
+}
+
+// parseHeader decodes the header segment: base64url of a UTF-8 JSON object
+// (RFC 7515 section 5.2) whose member names are unique. RFC 7515 section 4
+// lets a parser either refuse duplicates or keep the last; refusing means
+// that no other parser can read a different "alg" or "typ" from the same
+// bytes.
+func parseHeader(seg string) (joseHeader, *Error) {
+	b, err := decodeSegment(seg)
+	if err != nil {
+		return joseHeader{}, wrapError(ErrMalformed, "header is not base64url", err)
+	}
+	if err := checkJSON(b, "header"); err != nil {
+		return joseHeader{}, err
+	}
+	var h joseHeader
+	var names [maxHeaderMembers][]byte
+	n := 0
+	perr := eachMember(b, "header", func(name, value []byte) *Error {
+		if n == len(names) {
+			return newError(ErrMalformed, fmt.Sprintf("header has more than %d members", maxHeaderMembers))
+		}
+		for _, seen := range names[:n] {
+			if bytes.Equal(seen, name) {
+				return newError(ErrMalformed, fmt.Sprintf("header member %s appears twice", quoteSafe(string(name))))
+			}
+		}
+		names[n] = name
+		n++
+		switch string(name) {
+		case "alg":
+			if value[0] != '"' {
+				return newError(ErrAlgorithm, `"alg" is not a string`)
+			}
+			return jsonString(value, "alg", &h.alg)
+		case "kid":
+			h.hasKID = value[0] == '"'
+			if h.hasKID {
+				return jsonString(value, "kid", &h.kid)
+			}
+		case "typ":
+			h.hasTyp, h.typString = string(value) != "null", value[0] == '"'
+			if h.typString {
+				return jsonString(value, "typ", &h.typ)
+			}
+		case "crit":
+			h.crit = true
+		}
+		return nil
+	})
+	if perr != nil {
+		return joseHeader{}, perr
+	}
+	if h.alg == "" {
+		return joseHeader{}, newError(ErrAlgorithm, `header has no "alg"`)
+	}
+	return h, nil
+}
+
+// decodeClaims decodes the claims segment, base64url of a UTF-8 JSON object
+// (RFC 7519 section 7.2), into w.
+func decodeClaims(seg string, w *wireClaims) *Error {
+	b, err := decodeSegment(seg)
+	if err != nil {
+		return wrapError(ErrMalformed, "claims are not base64url", err)
+	}
+	if err := checkJSON(b, "claims"); err != nil {
+		return err
+	}
+	return w.walk(b)
+}
+
+// checkJSON checks that b, the decoded segment what, is UTF-8 JSON.
+// encoding/json alone would read invalid UTF-8 as U+FFFD, so two different
+// signed values could read as the same string.
+func checkJSON(b []byte, what string) *Error {
+	switch {
+	case !utf8.Valid(b):
+		return newError(ErrMalformed, what+" must be valid UTF-8 (RFC 7515 section 5.2, RFC 7519 section 7.2)")
+	case !json.Valid(b):
+		return newError(ErrMalformed, what+" must be JSON")
+	}
+	return nil
+}
+
+// wireClaims is the JSON shape of the claims, decoded once by walk.
 type wireClaims struct {
 	Iss      string      `json:"iss"`
 	Sub      string      `json:"sub"`
@@ -23,15 +122,11 @@ type wireClaims struct {
 	ClientID string      `json:"client_id"`
 	Scope    scopeList   `json:"scope"`
 	OrgID    *string     `json:"organization_id"`
-	Act      *actor      `json:"act"`
+	ActSub   string      `json:"act"` // "act.sub"
 	Exp      numericDate `json:"exp"`
 	Nbf      numericDate `json:"nbf"`
 	Iat      numericDate `json:"iat"`
 	Jti      string      `json:"jti"`
-}
-
-type actor struct {
-	Sub string `json:"sub"`
 }
 
 // UnmarshalJSON decodes the claims this package reads, in one pass over the
@@ -42,8 +137,16 @@ type actor struct {
 // here must not appear twice. Other members are skipped; Claims.Decode
 // reads them. b has been validated as JSON by encoding/json already.
 func (w *wireClaims) UnmarshalJSON(b []byte) error {
+	if err := w.walk(b); err != nil {
+		return err
+	}
+	return nil
+}
+
+// walk is UnmarshalJSON on b, valid JSON.
+func (w *wireClaims) walk(b []byte) *Error {
 	var seen [len(claimNames)]bool
-	return eachMember(b, func(name []byte, value []byte) error {
+	return eachMember(b, "claims", func(name []byte, value []byte) *Error {
 		i := claimIndex(name)
 		if i < 0 {
 			return nil
@@ -69,7 +172,7 @@ func claimIndex(name []byte) int {
 }
 
 // decode decodes value into the claim claimNames[i].
-func (w *wireClaims) decode(i int, value []byte) error {
+func (w *wireClaims) decode(i int, value []byte) *Error {
 	switch claimNames[i] {
 	case "iss":
 		return jsonString(value, "iss", &w.Iss)
@@ -86,26 +189,47 @@ func (w *wireClaims) decode(i int, value []byte) error {
 		w.OrgID = new(string)
 		return jsonString(value, "organization_id", w.OrgID)
 	case "aud":
-		return w.Aud.UnmarshalJSON(value)
+		return w.Aud.decode(value)
 	case "scope":
-		return w.Scope.UnmarshalJSON(value)
+		return w.Scope.decode(value)
 	case "exp":
-		return w.Exp.UnmarshalJSON(value)
+		return w.Exp.decode(value)
 	case "nbf":
-		return w.Nbf.UnmarshalJSON(value)
+		return w.Nbf.decode(value)
 	case "iat":
-		return w.Iat.UnmarshalJSON(value)
+		return w.Iat.decode(value)
 	default: // "act"
-		if err := json.Unmarshal(value, &w.Act); err != nil {
-			return wrapError(ErrMalformed, `"act" is not an object`, err)
-		}
+		return w.decodeActor(value)
+	}
+}
+
+// decodeActor decodes "act" (RFC 8693 section 4.1), an object whose "sub"
+// is the actor, by exact name like the claims themselves: "SUB" or "Sub"
+// is not "sub", and "sub" may not appear twice. Other members (a nested
+// "act" for a chain of actors) are skipped.
+func (w *wireClaims) decodeActor(value []byte) *Error {
+	if string(value) == "null" {
 		return nil
 	}
+	if value[0] != '{' {
+		return newError(ErrMalformed, `"act" is not an object`)
+	}
+	seen := false
+	return eachMember(value, `"act"`, func(name, v []byte) *Error {
+		if string(name) != "sub" {
+			return nil
+		}
+		if seen {
+			return newError(ErrMalformed, `claim "act.sub" appears twice`)
+		}
+		seen = true
+		return jsonString(v, "act.sub", &w.ActSub)
+	})
 }
 
 // jsonString decodes the JSON string value into dst; null leaves dst
 // empty. The common case, no escapes and valid UTF-8, is a plain copy.
-func jsonString(value []byte, claim string, dst *string) error {
+func jsonString(value []byte, claim string, dst *string) *Error {
 	switch {
 	case string(value) == "null":
 		return nil
@@ -127,28 +251,28 @@ func jsonString(value []byte, claim string, dst *string) error {
 // member of the JSON object b, in order. b is valid JSON (encoding/json
 // checked it); the walk is still bounds-checked throughout, so no input can
 // make it read outside b.
-func eachMember(b []byte, fn func(name, value []byte) error) error {
+func eachMember(b []byte, what string, fn func(name, value []byte) *Error) *Error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return newError(ErrMalformed, "claims are not a JSON object")
+		return newError(ErrMalformed, what+" must be a JSON object")
 	}
 	for i = skipSpace(b, i+1); i < len(b) && b[i] != '}'; {
 		end := valueEnd(b, i) // the name is a string
 		quoted := b[i:end]
 		if len(quoted) < 2 {
-			return newError(ErrMalformed, "claims are not a JSON object")
+			return newError(ErrMalformed, what+" must be a JSON object")
 		}
 		name := quoted[1 : len(quoted)-1]
 		if bytes.IndexByte(quoted, '\\') >= 0 {
 			var unescaped string
 			if err := json.Unmarshal(quoted, &unescaped); err != nil {
-				return wrapError(ErrMalformed, "a claim name is not a JSON string", err)
+				return wrapError(ErrMalformed, "a member name of the "+what+" is not a JSON string", err)
 			}
 			name = []byte(unescaped)
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
-			return newError(ErrMalformed, "claims are not a JSON object")
+			return newError(ErrMalformed, what+" must be a JSON object")
 		}
 		start := skipSpace(b, i+1)
 		end = valueEnd(b, start)
@@ -204,20 +328,10 @@ func valueEnd(b []byte, i int) int {
 	return len(b)
 }
 
-// The jwt.Claims interface. Claims validation is ours (the parser runs with
-// WithoutClaimsValidation), so these are never consulted.
-
-func (*wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
-func (*wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
-func (*wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
-func (*wireClaims) GetIssuer() (string, error)                   { return "", nil }
-func (*wireClaims) GetSubject() (string, error)                  { return "", nil }
-func (*wireClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
-
 // stringList is "aud": a string or an array of strings (RFC 7519 section 4.1.3).
 type stringList []string
 
-func (l *stringList) UnmarshalJSON(b []byte) error {
+func (l *stringList) decode(b []byte) *Error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := jsonString(b, "aud", &s); err != nil {
@@ -244,7 +358,7 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 // control character: "read\u00a0admin" is malformed, not two permissions.
 type scopeList []string
 
-func (l *scopeList) UnmarshalJSON(b []byte) error {
+func (l *scopeList) decode(b []byte) *Error {
 	if bytes.Equal(b, []byte("null")) {
 		*l = nil
 		return nil
@@ -285,7 +399,7 @@ type numericDate struct {
 // maxNumericDate is 9999-12-31T23:59:59Z.
 const maxNumericDate = 253402300799
 
-func (d *numericDate) UnmarshalJSON(b []byte) error {
+func (d *numericDate) decode(b []byte) *Error {
 	if bytes.Equal(b, []byte("null")) {
 		return nil
 	}

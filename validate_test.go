@@ -205,14 +205,14 @@ func TestValidationRules(t *testing.T) {
 			c := defaultClaims()
 			c["iss"] = rsa.iss.URL()
 			return forge(t, jwt.SigningMethodES384, map[string]any{"typ": "at+jwt", "kid": rsa.iss.KeyID()}, c, ecKey)
-		}, want: authz.ErrUnknownKey},
+		}, want: authz.ErrAlgorithm},
 		{name: "RSA key without alg validates RS256", validator: rsa.v, token: func(t *testing.T) string { return must(t)(rsa.iss.APIToken(api)) }},
 		{name: "RS256 token is refused by an EC issuer's key", token: func(t *testing.T) string {
 			h, c, _ := segments(t, must(t)(rsa.iss.APIToken(api)))
 			h["kid"] = f.iss.KeyID()
 			c["iss"] = f.iss.URL()
 			return unsigned(t, h, c, "c2ln")
-		}, want: authz.ErrUnknownKey},
+		}, want: authz.ErrAlgorithm},
 		// 5. signature
 		{name: "bad signature", token: func(t *testing.T) string {
 			p := strings.Split(must(t)(f.iss.APIToken(api)), ".")

@@ -2,66 +2,82 @@ package authz
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/seed31d61d31/authz/internal/jwks"
 )
 
-// verify runs every check on a token not in the cache. It returns the
-// claims and, for the cache, the entry to store.
-func (v *Validator) verify(ctx context.Context, raw string) (*Claims, *cached, error) {
+// verify runs every check on a token that is not in the cache, in the
+// order Validate's documentation lists them, and returns the cache entry it
+// builds: the claims (without the raw token) and the key set epoch read
+// before the key was looked up. It calls keyfunc for the key by "kid" and
+// golang-jwt for the signature; neither calls back into it.
+func (v *Validator) verify(ctx context.Context, raw string) (*cached, error) {
 	v.verifications.Add(1)
+	// 1. Size and shape.
 	if err := v.checkShape(raw); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var wc wireClaims
-	var keyErr *Error
-	entry := new(cached)
-	keyfunc := func(t *jwt.Token) (any, error) {
-		key, err := v.key(ctx, t, &wc, entry)
-		if err != nil {
-			keyErr = err
-			return nil, err
-		}
-		return key, nil
-	}
-	if _, err := v.parser.ParseWithClaims(raw, &wc, keyfunc); err != nil {
-		return nil, nil, parseError(err, keyErr)
-	}
-	// The claims are built in the cache entry, which keeps them; the caller
-	// gets a deep copy, so that nothing it does to its Claims reaches the
-	// cache. Without the cache, the caller gets the claims themselves.
-	if err := v.claims(&entry.claims, &wc); err != nil {
-		return nil, nil, err
-	}
-	if v.cache == nil {
-		entry.claims.token = Token(raw)
-		return &entry.claims, nil, nil
-	}
-	return entry.claims.clone(raw), entry, nil
-}
+	dot1 := strings.IndexByte(raw, '.')
+	dot2 := dot1 + 1 + strings.IndexByte(raw[dot1+1:], '.')
 
-// parseError maps golang-jwt's errors onto ours.
-func parseError(err error, keyErr *Error) *Error {
-	if keyErr != nil {
-		return keyErr
+	// 2. Header: a UTF-8 JSON object without duplicate members, "alg" in
+	// the allow-list, no "crit".
+	h, err := parseHeader(raw[:dot1])
+	if err != nil {
+		return nil, err
 	}
-	var e *Error
-	switch {
-	case errors.As(err, &e):
-		return e
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return wrapError(ErrSignature, "signature does not verify", err)
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		return wrapError(ErrAlgorithm, `"alg" is missing or unknown`, err)
-	default:
-		return wrapError(ErrMalformed, "header or claims are not valid base64url JSON objects", err)
+	if !v.algs[h.alg] {
+		return nil, newError(ErrAlgorithm, fmt.Sprintf("alg %s is not allowed", quoteSafe(h.alg)))
 	}
+	if h.crit {
+		return nil, newError(ErrAlgorithm, `header has "crit": no JWS extension is supported`)
+	}
+
+	// 3. "typ".
+	if err := v.checkType(&h); err != nil {
+		return nil, err
+	}
+
+	// 4. "iss", read from the claims (not yet trusted), chooses the key set.
+	var wc wireClaims
+	if err := decodeClaims(raw[dot1+1:dot2], &wc); err != nil {
+		return nil, err
+	}
+	set := v.issuers[wc.Iss]
+	if set == nil {
+		if wc.Iss == "" {
+			return nil, newError(ErrIssuer, `token has no "iss"`)
+		}
+		return nil, newError(ErrIssuer, fmt.Sprintf("issuer %s is not trusted", quoteSafe(wc.Iss)))
+	}
+	wc.Iss = set.Issuer() // the configured string: one copy for every cached token
+
+	// 5. The key, by "kid", from that issuer's set. The epoch is read
+	// before the lookup: see jwks.Set.Epoch.
+	e := &cached{set: set, epoch: set.Epoch()}
+	key, err := v.key(ctx, set, &h)
+	if err != nil {
+		return nil, err
+	}
+
+	// 6. The signature, over the first two segments as they are.
+	if err := verifySignature(h.alg, raw[:dot2], raw[dot2+1:], key); err != nil {
+		return nil, err
+	}
+
+	// 7 and 8. "aud", then the times.
+	if err := v.claims(&e.claims, &wc); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // Classes of the bytes of a compact JWS, for checkShape.
@@ -112,58 +128,70 @@ func (v *Validator) checkShape(raw string) error {
 	return nil
 }
 
-// key implements rules 2 to 5 for golang-jwt, which has already decoded the
-// header and claims: the algorithm, the type, the issuer, and the key by kid.
-func (v *Validator) key(ctx context.Context, t *jwt.Token, wc *wireClaims, entry *cached) (any, *Error) {
-	alg, _ := t.Header["alg"].(string)
-	if !v.algs[alg] {
-		return nil, newError(ErrAlgorithm, fmt.Sprintf("alg %s is not allowed", quoteSafe(alg)))
-	}
-	if _, ok := t.Header["crit"]; ok {
-		return nil, newError(ErrAlgorithm, `header has "crit": no JWS extension is supported`)
-	}
-	if err := v.checkType(t.Header["typ"]); err != nil {
-		return nil, err
-	}
-	set := v.issuers[wc.Iss]
-	if set == nil {
-		if wc.Iss == "" {
-			return nil, newError(ErrIssuer, `token has no "iss"`)
-		}
-		return nil, newError(ErrIssuer, fmt.Sprintf("issuer %s is not trusted", quoteSafe(wc.Iss)))
-	}
-	if _, ok := t.Header["kid"].(string); !ok {
+// key is rule 5: the key under the token's "kid" in the issuer's set,
+// through keyfunc, which also refuses a key whose "alg" is not the
+// token's.
+func (v *Validator) key(ctx context.Context, set *jwks.Set, h *joseHeader) (any, *Error) {
+	if !h.hasKID {
 		return nil, newError(ErrUnknownKey, `token has no "kid"`)
 	}
-	entry.set, entry.epoch = set, set.Epoch() // before the lookup: see jwks.Set.Epoch
-	wc.Iss = set.Issuer()                     // the configured string: one copy for every cached token
-	key, err := set.Keyfunc(ctx)(t)
+	t := jwt.Token{Header: map[string]any{"kid": h.kid, "alg": h.alg}}
+	key, err := set.Keyfunc(ctx)(&t)
 	switch {
 	case err == nil:
 		return key, nil
+	case ctx.Err() != nil:
+		// The caller stopped waiting for a fetch: that says nothing
+		// about the token.
+		return nil, wrapError(ErrKeysUnavailable, "gave up waiting for the issuer's keys", errors.Join(ctx.Err(), err))
 	case errors.Is(err, jwks.ErrUnavailable):
 		return nil, wrapError(ErrKeysUnavailable, "the issuer's keys could not be loaded", err)
 	case errors.Is(err, jwks.ErrNotFound):
 		return nil, wrapError(ErrUnknownKey, `no key in the issuer's JWKS has the token's "kid"`, err)
-	case ctx.Err() != nil:
-		return nil, wrapError(ErrKeysUnavailable, "gave up waiting for the issuer's keys", err)
 	default:
-		return nil, wrapError(ErrUnknownKey, `the key with the token's "kid" is not for its "alg"`, err)
+		// The kid is known and keys are loaded: keyfunc refused the key
+		// because its "alg" is not the token's. An algorithm-confusion
+		// attempt, not a rotation.
+		return nil, wrapError(ErrAlgorithm, fmt.Sprintf(`the key under the token's "kid" is not for alg %s`, quoteSafe(h.alg)), err)
 	}
+}
+
+// b64 decodes base64url without padding, strictly: a value has one
+// spelling, not several that differ in unused trailing bits.
+var b64 = base64.RawURLEncoding.Strict()
+
+// verifySignature is rule 6: the signature sigSeg over signing, with key,
+// by golang-jwt's implementation of alg.
+func verifySignature(alg, signing, sigSeg string, key any) *Error {
+	sig, err := decodeSegment(sigSeg)
+	if err != nil {
+		return wrapError(ErrMalformed, "signature is not base64url", err)
+	}
+	// Every algorithm of the allow-list is one golang-jwt implements.
+	if err := jwt.GetSigningMethod(alg).Verify(signing, sig, key); err != nil {
+		return wrapError(ErrSignature, "signature does not verify", err)
+	}
+	return nil
+}
+
+// decodeSegment decodes the base64url segment seg.
+func decodeSegment(seg string) ([]byte, error) {
+	dst := make([]byte, b64.DecodedLen(len(seg)))
+	n, err := b64.Decode(dst, unsafe.Slice(unsafe.StringData(seg), len(seg)))
+	return dst[:n], err
 }
 
 // checkType is rule 3 (RFC 9068 section 2.1; media types compare
 // case-insensitively, RFC 2045).
-func (v *Validator) checkType(typ any) *Error {
-	s, isString := typ.(string)
-	switch {
-	case strings.EqualFold(s, "at+jwt"), strings.EqualFold(s, "application/at+jwt"):
+func (v *Validator) checkType(h *joseHeader) *Error {
+	switch s := h.typ; {
+	case h.typString && (strings.EqualFold(s, "at+jwt") || strings.EqualFold(s, "application/at+jwt")):
 		return nil
-	case v.relaxTyp && (typ == nil || strings.EqualFold(s, "JWT") || strings.EqualFold(s, "application/jwt")):
+	case v.relaxTyp && (!h.hasTyp || h.typString && (strings.EqualFold(s, "JWT") || strings.EqualFold(s, "application/jwt"))):
 		return nil
-	case typ == nil:
+	case !h.hasTyp:
 		return newError(ErrTokenType, `token has no "typ" header; an access token has "at+jwt" (RFC 9068)`)
-	case !isString:
+	case !h.typString:
 		return newError(ErrTokenType, `"typ" header is not a string`)
 	default:
 		return newError(ErrTokenType, fmt.Sprintf(`"typ" is %s, want "at+jwt" (is this an ID token?)`, quoteSafe(s)))
@@ -195,9 +223,7 @@ func (v *Validator) claims(c *Claims, wc *wireClaims) error {
 	if err := v.checkTimes(c, v.now()); err != nil {
 		return err
 	}
-	if wc.Act != nil {
-		c.Actor = wc.Act.Sub
-	}
+	c.Actor = wc.ActSub
 	switch {
 	case orgAud && wc.OrgID != nil && *wc.OrgID != orgID:
 		return newError(ErrMalformed, `"organization_id" contradicts the organization audience`)
