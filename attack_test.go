@@ -750,7 +750,9 @@ func TestAttackClaimNamesAreExact(t *testing.T) {
 		{name: "act with Sub beside sub", opts: []authztest.TokenOption{authztest.Claim("act", map[string]string{"sub": "alice", "Sub": "mallory"})},
 			check: func(t assert.TestingT, c *authz.Claims) { assert.Equal(t, "alice", c.Actor) }},
 		{name: "act with a nested actor", opts: []authztest.TokenOption{authztest.Claim("act", map[string]any{"sub": "alice", "act": map[string]string{"sub": "bob"}})},
-			check: func(t assert.TestingT, c *authz.Claims) { assert.Equal(t, "alice", c.Actor, "the current actor, not one before it") }},
+			check: func(t assert.TestingT, c *authz.Claims) {
+				assert.Equal(t, "alice", c.Actor, "the current actor, not one before it")
+			}},
 		{name: "custom claims that are not standard names stay out of Claims", opts: []authztest.TokenOption{authztest.Claim("scopes", "admin"), authztest.Claim("org_id", "org-b"), authztest.Claim("roles", []string{"admin"})},
 			check: func(t assert.TestingT, c *authz.Claims) {
 				assert.Empty(t, c.Scopes)
