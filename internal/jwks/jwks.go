@@ -14,6 +14,7 @@ package jwks
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -121,6 +122,7 @@ func New(opts Options) (*Set, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.Client = guardRedirects(opts.Client, opts.AllowHTTP)
 	s := &Set{opts: opts, url: opts.URL, ready: make(chan struct{})}
 	s.keys.Store(&keyMap{})
 	kf, err := keyfunc.New(keyfunc.Options{Storage: s})
@@ -404,13 +406,16 @@ func (s *Set) load() (time.Duration, Event) {
 	}
 	old := s.keys.Load().byKID
 	ev.Initial = old == nil
-	for kid := range keys {
-		if _, ok := old[kid]; !ok {
+	// A key replaced under its kid (other key material, or another "alg")
+	// counts as removed, and its successor as added: tokens of the old key
+	// must stop validating, from the cache too.
+	for kid, jwk := range keys {
+		if prev, ok := old[kid]; !ok || !sameKey(prev, jwk) {
 			ev.Added = append(ev.Added, kid)
 		}
 	}
-	for kid := range old {
-		if _, ok := keys[kid]; !ok {
+	for kid, prev := range old {
+		if jwk, ok := keys[kid]; !ok || !sameKey(prev, jwk) {
 			ev.Removed = append(ev.Removed, kid)
 		}
 	}
@@ -499,12 +504,6 @@ func (s *Set) get(ctx context.Context, u string) ([]byte, http.Header, error) {
 		return nil, nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	// The client follows redirects, also from https to plain http, where
-	// anyone on the path could replace the keys: refuse that unless http
-	// is allowed.
-	if final := resp.Request.URL; req.URL.Scheme == "https" && final.Scheme != "https" && !s.opts.AllowHTTP {
-		return nil, nil, fmt.Errorf("redirected from https to %s://%s, which is not https", final.Scheme, final.Host)
-	}
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return nil, nil, statusError(resp.StatusCode)
@@ -517,6 +516,33 @@ func (s *Set) get(ctx context.Context, u string) ([]byte, http.Header, error) {
 		return nil, nil, fmt.Errorf("response larger than %d bytes", s.opts.MaxBytes)
 	}
 	return body, resp.Header, nil
+}
+
+// guardRedirects returns a copy of client whose redirects must each stay
+// on https (http only when allowHTTP) and on the host of the first
+// request: a plain-http hop anywhere in a chain would let anyone on its
+// path choose the next hop, and so the keys. go-oidc and x/oauth2 follow
+// the client's policy unchanged; this is stricter. The client's own
+// CheckRedirect, if any, still runs after these checks (net/http's default
+// stops after 10 redirects).
+func guardRedirects(client *http.Client, allowHTTP bool) *http.Client {
+	c := *client
+	next := client.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		u, first := req.URL, via[0].URL
+		switch {
+		case u.Scheme != "https" && (u.Scheme != "http" || !allowHTTP):
+			return fmt.Errorf("refused a redirect to %s://%s, which is not https", u.Scheme, u.Host)
+		case u.Hostname() != first.Hostname():
+			return fmt.Errorf("refused a redirect from host %s to another host, %s", first.Hostname(), u.Hostname())
+		case next != nil:
+			return next(req, via)
+		case len(via) >= 10:
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
 }
 
 // usable turns one JWK into a verification key, or says why it cannot be
@@ -549,6 +575,16 @@ func usable(m jwkset.JWKMarshal) (jwkset.JWK, error) {
 	return jwkset.NewJWKFromKey(jwk.Key(), jwkset.JWKOptions{
 		Metadata: jwkset.JWKMetadataOptions{ALG: jwkset.ALG(alg), KID: m.KID, USE: m.USE},
 	})
+}
+
+// sameKey reports whether a and b are the same public key for the same
+// algorithm.
+func sameKey(a, b jwkset.JWK) bool {
+	if a.Marshal().ALG != b.Marshal().ALG {
+		return false
+	}
+	k, ok := a.Key().(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b.Key())
 }
 
 func hasVerify(ops []jwkset.KEYOPS) bool {

@@ -75,6 +75,12 @@ func (s *server) set(status int, body string) {
 	s.status, s.body = status, body
 }
 
+func rsaKey(t *testing.T) *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	return k
+}
+
 func ecKey(t *testing.T, c elliptic.Curve) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(c, rand.Reader)
 	require.NoError(t, err)
@@ -243,6 +249,50 @@ func TestRemovedKeyStopsAfterRefresh(t *testing.T) {
 	assert.Equal(t, 2, events[1].Keys)
 	assert.Equal(t, s.URL+"/oidc/jwks", events[1].URL)
 	assert.NoError(t, events[1].Err)
+}
+
+// TestReplacedKeyCountsAsRemoved: other key material, or another "alg",
+// published under a kid already in the set is a removal (the epoch moves,
+// so cached tokens of the old key stop counting) and an addition.
+func TestReplacedKeyCountsAsRemoved(t *testing.T) {
+	k1, k2 := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P384())
+	r1, r2 := rsaKey(t), rsaKey(t)
+	tests := []struct {
+		name          string
+		before, after string
+		replaced      bool
+	}{
+		{name: "same key, same alg", before: jwkJSON(t, &k1.PublicKey, "k", "ES384"), after: jwkJSON(t, &k1.PublicKey, "k", "ES384")},
+		{name: "same RSA key, alg made explicit", before: jwkJSON(t, &r1.PublicKey, "k", ""), after: jwkJSON(t, &r1.PublicKey, "k", "RS256")},
+		{name: "other EC key", before: jwkJSON(t, &k1.PublicKey, "k", "ES384"), after: jwkJSON(t, &k2.PublicKey, "k", "ES384"), replaced: true},
+		{name: "other RSA key", before: jwkJSON(t, &r1.PublicKey, "k", "RS256"), after: jwkJSON(t, &r2.PublicKey, "k", "RS256"), replaced: true},
+		{name: "same RSA key, other alg", before: jwkJSON(t, &r1.PublicKey, "k", "RS256"), after: jwkJSON(t, &r1.PublicKey, "k", "PS256"), replaced: true},
+		{name: "EC key replaced by an RSA key", before: jwkJSON(t, &k1.PublicKey, "k", "ES384"), after: jwkJSON(t, &r1.PublicKey, "k", "RS256"), replaced: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t)
+			s.set(200, set(tt.before))
+			clock := &fakeClock{now: time.Unix(1e9, 0)}
+			var last Event
+			ks := start(t, s, clock, func(o *Options) { o.OnRefresh = func(e Event) { last = e } })
+			epoch := ks.Epoch()
+
+			s.set(200, set(tt.after))
+			clock.Add(2 * time.Minute)
+			_, err := ks.KeyRead(context.Background(), "unknown") // a refresh
+			require.ErrorIs(t, err, ErrNotFound)
+			if tt.replaced {
+				assert.Equal(t, []string{"k"}, last.Removed)
+				assert.Equal(t, []string{"k"}, last.Added)
+				assert.Equal(t, epoch+1, ks.Epoch())
+			} else {
+				assert.Empty(t, last.Removed)
+				assert.Empty(t, last.Added)
+				assert.Equal(t, epoch, ks.Epoch())
+			}
+		})
+	}
 }
 
 func TestUnknownKIDStampedeCausesOneFetchPerCooldown(t *testing.T) {
