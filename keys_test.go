@@ -95,7 +95,9 @@ func TestRedirectsStayOnHTTPSAndOnTheHost(t *testing.T) {
 	redirect := func(to *string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, *to, http.StatusFound) })
 	}
-	port := func(srv *httptest.Server) string { return srv.Listener.Addr().(*net.TCPAddr).AddrPort().String()[len("127.0.0.1"):] }
+	port := func(srv *httptest.Server) string {
+		return srv.Listener.Addr().(*net.TCPAddr).AddrPort().String()[len("127.0.0.1"):]
+	}
 
 	var toPlain, toEvil, toGood, toOtherHost string
 	goodKeys := httptest.NewTLSServer(jwks(good))
