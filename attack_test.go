@@ -57,7 +57,17 @@ type attackEnv struct {
 	biV     *authz.Validator // trusts bi, API audience
 	biBig   *authz.Validator // trusts bi, 4 MiB token limit
 	rotated *fixture         // its keys are rotated by a row
-	staged  *fixture         // a next key is staged by a row
+	// redirected trusts an issuer whose JWKS URL redirects https -> http
+	// -> https to the attacker's keys (redirectKeys.bad).
+	redirected   *authz.Validator
+	redirectKeys *redirects
+	// replacing trusts an issuer whose key under kid "k" a row replaces:
+	// replaceKey swaps replacingKeys[0] for replacingKeys[1].
+	replacing     *authz.Validator
+	replacingIss  string
+	replaceKey    func(*ecdsa.PrivateKey)
+	replacingKeys [2]*ecdsa.PrivateKey
+	staged        *fixture // a next key is staged by a row
 
 	// The attacker's own keys, and a loopback server offering them.
 	atkEC384   *ecdsa.PrivateKey
@@ -100,6 +110,18 @@ func newAttackEnv(t *testing.T) *attackEnv {
 	e.biV = e.bi.validator(t, e.f.clock.Now, []string{api})
 	e.biBig = e.bi.validator(t, e.f.clock.Now, []string{api}, authz.WithMaxTokenBytes(bigLimit))
 	e.rotated = newFixture(t, []string{api}, nil)
+	e.redirectKeys = newRedirects(t)
+	e.redirected = e.redirectKeys.validator(t, "/chain", authz.WithClock(e.f.clock.Now))
+	for i := range e.replacingKeys {
+		e.replacingKeys[i], err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+		require.NoError(t, err)
+	}
+	var jwksURL string
+	e.replacingIss, jwksURL, e.replaceKey = replaceableJWKS(t, e.replacingKeys[0])
+	e.replacing, err = authz.New(e.replacingIss, []string{api}, authz.WithJWKSURL(e.replacingIss, jwksURL),
+		authz.WithRefreshCooldown(0), authz.WithClock(e.f.clock.Now))
+	require.NoError(t, err)
+	t.Cleanup(e.replacing.Close)
 	e.staged = newFixture(t, []string{api}, nil)
 
 	e.atkEC384, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
@@ -339,6 +361,26 @@ func attackRows(t *testing.T, e *attackEnv) []attackRow {
 		{name: "HS512 keyed with the issuer's public key (PEM)", why: "a public key is public: an HMAC over it proves nothing", token: hmac(jwt.SigningMethodHS512, pemKey), want: authz.ErrAlgorithm},
 		{name: "HS512 keyed with the issuer's public key (DER)", why: "a public key is public: an HMAC over it proves nothing", token: hmac(jwt.SigningMethodHS512, der), want: authz.ErrAlgorithm},
 		{name: "HS512 keyed with the issuer's JWK JSON", why: "the JWKS is public: an HMAC keyed with it proves nothing", token: hmac(jwt.SigningMethodHS512, jwkKey), want: authz.ErrAlgorithm},
+
+		// Where the keys come from.
+		{name: "JWKS URL that redirects https, then http, then https to the attacker's keys", why: "anyone on the plain-http hop chooses the next one, and so the keys: every hop must be https",
+			validator: e.redirected, token: func(t *testing.T) string { return e.redirectKeys.token(t, e.redirectKeys.bad, e.now) },
+			want: authz.ErrKeysUnavailable},
+		{name: "cached token of a key the issuer replaced under the same kid", why: "a key replaced under its kid is a removed key: its tokens stop validating at that refresh, from the cache too",
+			validator: e.replacing, token: func(t *testing.T) string {
+				mint := func(key *ecdsa.PrivateKey, kid string) string {
+					return forge(t, jwt.SigningMethodES384, map[string]any{"typ": "at+jwt", "kid": kid}, map[string]any{
+						"iss": e.replacingIss, "aud": api, "sub": "user-1", "exp": e.now.Add(time.Hour).Unix(),
+					}, key)
+				}
+				old := mint(e.replacingKeys[0], "k")
+				_, err := e.replacing.Validate(context.Background(), old)
+				require.NoError(t, err, "valid, and now cached")
+				e.replaceKey(e.replacingKeys[1])
+				_, err = e.replacing.Validate(context.Background(), mint(e.replacingKeys[1], "unknown")) // a refresh
+				require.ErrorIs(t, err, authz.ErrUnknownKey)
+				return old
+			}, want: authz.ErrSignature},
 
 		// alg and kid that do not fit the key (RFC 8725 section 3.1): an
 		// algorithm error, not an unknown key, so that an algorithm-confusion

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -76,14 +77,28 @@ func TestReplacedKeyVoidsCachedTokens(t *testing.T) {
 	assert.NoError(t, err, "the new key's tokens validate")
 }
 
-// TestRedirectsStayOnHTTPSAndOnTheHost: a JWKS URL may redirect, but
-// every hop must be https and stay on the host it started on. The servers
-// answer as example.com (the name httptest's certificate is for); the
-// client dials them on loopback.
-func TestRedirectsStayOnHTTPSAndOnTheHost(t *testing.T) {
-	good, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+// redirects are JWKS servers that answer as example.com (the name
+// httptest's certificate is for) and a client that trusts them and dials
+// every example.com port on loopback. start redirects /chain to plain http,
+// which redirects on to the attacker's keys; /same-host to the good keys on
+// another port; /other-host to the good keys under another host name.
+type redirects struct {
+	client    *http.Client
+	start     string // https://example.com:<port>
+	good, bad *ecdsa.PrivateKey
+}
+
+// redirectIssuer is the issuer of the redirect tests: not loopback, so
+// https is required.
+const redirectIssuer = "https://example.com/oidc"
+
+func newRedirects(t *testing.T) *redirects {
+	t.Helper()
+	r := &redirects{}
+	var err error
+	r.good, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	require.NoError(t, err)
-	evil, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	r.bad, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	require.NoError(t, err)
 	jwks := func(key *ecdsa.PrivateKey) http.Handler {
 		jwk, err := jwkset.NewJWKFromKey(&key.PublicKey, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{ALG: jwkset.AlgES384, KID: "k", USE: jwkset.UseSig}})
@@ -92,61 +107,68 @@ func TestRedirectsStayOnHTTPSAndOnTheHost(t *testing.T) {
 		require.NoError(t, err)
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) })
 	}
-	redirect := func(to *string) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, *to, http.StatusFound) })
-	}
 	port := func(srv *httptest.Server) string {
-		return srv.Listener.Addr().(*net.TCPAddr).AddrPort().String()[len("127.0.0.1"):]
+		return ":" + strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
 	}
-
-	var toPlain, toEvil, toGood, toOtherHost string
-	goodKeys := httptest.NewTLSServer(jwks(good))
-	evilKeys := httptest.NewTLSServer(jwks(evil))
-	start := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		targets := map[string]*string{"/chain": &toPlain, "/same-host": &toGood, "/other-host": &toOtherHost}
-		redirect(targets[r.URL.Path]).ServeHTTP(w, r)
+	goodKeys := httptest.NewTLSServer(jwks(r.good))
+	badKeys := httptest.NewTLSServer(jwks(r.bad))
+	plain := httptest.NewServer(http.RedirectHandler("https://example.com"+port(badKeys)+"/jwks", http.StatusFound))
+	targets := map[string]string{
+		"/chain":      "http://example.com" + port(plain) + "/jwks",
+		"/same-host":  "https://example.com" + port(goodKeys) + "/jwks",
+		"/other-host": "https://127.0.0.1" + port(goodKeys) + "/jwks",
+	}
+	start := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		http.Redirect(w, req, targets[req.URL.Path], http.StatusFound)
 	}))
-	plain := httptest.NewServer(redirect(&toEvil))
-	for _, srv := range []*httptest.Server{goodKeys, evilKeys, start, plain} {
+	for _, srv := range []*httptest.Server{goodKeys, badKeys, plain, start} {
 		t.Cleanup(srv.Close)
 	}
-	toPlain = "http://example.com" + port(plain) + "/jwks"
-	toEvil = "https://example.com" + port(evilKeys) + "/jwks"
-	toGood = "https://example.com" + port(goodKeys) + "/jwks"
-	toOtherHost = "https://127.0.0.1" + port(goodKeys) + "/jwks"
-
-	// The client trusts httptest's certificate and dials every
-	// example.com port on loopback.
+	r.start = "https://example.com" + port(start)
 	transport := start.Client().Transport.(*http.Transport).Clone()
 	transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		_, p, _ := net.SplitHostPort(addr)
 		return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort("127.0.0.1", p))
 	}
-	client := &http.Client{Transport: transport}
-	const issuer = "https://example.com/oidc" // not loopback: https is required
-	token := func(key *ecdsa.PrivateKey) string {
-		return forge(t, jwt.SigningMethodES384, map[string]any{"typ": "at+jwt", "kid": "k"}, map[string]any{
-			"iss": issuer, "aud": api, "sub": "user-1", "exp": time.Now().Add(time.Hour).Unix(),
-		}, key)
-	}
+	r.client = &http.Client{Transport: transport}
+	return r
+}
+
+// validator trusts redirectIssuer with its JWKS at path of the start server.
+func (r *redirects) validator(t *testing.T, path string, opts ...authz.Option) *authz.Validator {
+	t.Helper()
+	v, err := authz.New(redirectIssuer, []string{api}, append([]authz.Option{authz.WithHTTPClient(r.client),
+		authz.WithJWKSURL(redirectIssuer, r.start+path)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(v.Close)
+	return v
+}
+
+// token is an access token of redirectIssuer signed by key, valid at now.
+func (r *redirects) token(t *testing.T, key *ecdsa.PrivateKey, now time.Time) string {
+	return forge(t, jwt.SigningMethodES384, map[string]any{"typ": "at+jwt", "kid": "k"}, map[string]any{
+		"iss": redirectIssuer, "aud": api, "sub": "user-1", "exp": now.Add(time.Hour).Unix(),
+	}, key)
+}
+
+// TestRedirectsStayOnHTTPSAndOnTheHost: a JWKS URL may redirect, but
+// every hop must be https and stay on the host it started on.
+func TestRedirectsStayOnHTTPSAndOnTheHost(t *testing.T) {
+	r := newRedirects(t)
 	for _, tt := range []struct {
 		name string
 		path string
 		key  *ecdsa.PrivateKey
 		want error
 	}{
-		{name: "https, then http, then https to another key", path: "/chain", key: evil, want: authz.ErrKeysUnavailable},
-		{name: "https to another host", path: "/other-host", key: good, want: authz.ErrKeysUnavailable},
-		{name: "https to https on the same host", path: "/same-host", key: good},
+		{name: "https, then http, then https to another key", path: "/chain", key: r.bad, want: authz.ErrKeysUnavailable},
+		{name: "https to another host", path: "/other-host", key: r.good, want: authz.ErrKeysUnavailable},
+		{name: "https to https on the same host", path: "/same-host", key: r.good},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := authz.New(issuer, []string{api}, authz.WithHTTPClient(client),
-				authz.WithJWKSURL(issuer, "https://example.com"+port(start)+tt.path))
-			require.NoError(t, err)
-			t.Cleanup(v.Close)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_, err = v.Validate(ctx, token(tt.key))
+			_, err := r.validator(t, tt.path).Validate(ctx, r.token(t, tt.key, time.Now()))
 			if tt.want == nil {
 				assert.NoError(t, err)
 				return
