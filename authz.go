@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -85,8 +86,12 @@ type Validator struct {
 // [AnyOrganization] for every one.
 //
 // New checks every input and returns an error naming the bad one. It does no
-// I/O in the caller's goroutine: keys are fetched in the background, and
-// until they arrive [Validator.Validate] returns [ErrKeysUnavailable]. The
+// I/O in the caller's goroutine: the first fetch of each issuer's keys starts
+// in the background. A [Validator.Validate] call that needs keys while a
+// fetch is in flight waits for it, bounded by its own context; once a fetch
+// has failed and no keys are loaded, it returns [ErrKeysUnavailable] at
+// once (until the next fetch, at most one per refresh cooldown).
+// [Validator.Ready] waits for the first keys, for a readiness probe. The
 // JWKS URL is found through the issuer's OIDC discovery document
 // (<issuer>/.well-known/openid-configuration), falling back to <issuer>/jwks;
 // [WithJWKSURL] sets it explicitly.
@@ -197,6 +202,20 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		v.issuers[iss] = set
 	}
 	return v, nil
+}
+
+// Ready waits until the keys of every configured issuer are loaded, or ctx
+// ends. It returns nil once the validator can judge the tokens of every
+// issuer, and otherwise an error matching [ErrKeysUnavailable] whose cause
+// says why (the last fetch's error). Use it in a readiness probe
+// (/readyz); Validate does not need it.
+func (v *Validator) Ready(ctx context.Context) error {
+	for _, iss := range slices.Sorted(maps.Keys(v.issuers)) {
+		if err := v.issuers[iss].Ready(ctx); err != nil {
+			return wrapError(ErrKeysUnavailable, fmt.Sprintf("the keys of issuer %q are not loaded", iss), err)
+		}
+	}
+	return nil
 }
 
 // Close stops the background key refresh. Validate must not be called after

@@ -56,8 +56,10 @@
 // most once per cooldown, with concurrent requests sharing one fetch, and no
 // request ever waiting for the cooldown). A failed refresh keeps the last
 // good keys; a key removed from the JWKS stops validating after the refresh
-// that removed it. Until the first keys arrive, Validate returns
-// [ErrKeysUnavailable].
+// that removed it. A validation that needs keys while a fetch is in flight
+// waits for it, bounded by its context; with no keys loaded and no fetch
+// to wait for, it returns [ErrKeysUnavailable]. [Validator.Ready] waits for
+// the first keys, for a readiness probe.
 //
 // # Testing your API
 //

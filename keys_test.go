@@ -6,6 +6,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/authztest"
 )
 
 // replaceableJWKS serves one ES384 key under the kid "k", which a test can
@@ -176,4 +179,31 @@ func TestRedirectsStayOnHTTPSAndOnTheHost(t *testing.T) {
 			assert.ErrorIs(t, err, tt.want)
 		})
 	}
+}
+
+// TestReady: Ready waits for the keys of every issuer, and says why when
+// they do not come.
+func TestReady(t *testing.T) {
+	up := newFixture(t, []string{api}, nil)
+	require.NoError(t, up.v.Ready(context.Background()))
+
+	down, err := authztest.NewIssuer()
+	require.NoError(t, err)
+	down.SetUnavailable(true)
+	t.Cleanup(down.Close)
+	v, err := authz.New(up.iss.URL(), []string{api}, authz.WithIssuer(down.URL()), authz.WithClock(up.clock.Now))
+	require.NoError(t, err)
+	t.Cleanup(v.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err = v.Ready(ctx)
+	require.ErrorIs(t, err, authz.ErrKeysUnavailable)
+	assert.Contains(t, err.Error(), down.URL(), "names the issuer")
+	var e *authz.Error
+	require.True(t, errors.As(err, &e))
+	assert.Contains(t, fmt.Sprint(e.Unwrap()), "503", "the cause is the issuer's answer")
+
+	// A token of the issuer that is up validates all the same.
+	_, err = v.Validate(context.Background(), must(t)(up.iss.APIToken(api)))
+	assert.NoError(t, err)
 }

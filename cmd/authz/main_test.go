@@ -444,7 +444,15 @@ func TestVerifyKeysUnavailable(t *testing.T) {
 	assert.Contains(t, r.stdout, "REJECTED: signing keys unavailable")
 	assert.Contains(t, r.stdout, "authz.ErrKeysUnavailable")
 	assert.Contains(t, r.stdout, "waited  1s")
+	assert.Contains(t, r.stdout, "connection refused", "the cause is the real one")
+	assert.NotContains(t, r.stdout, "cooldown")
+	assert.Contains(t, r.stdout, "(--jwks to name the JWK Set URL)")
 	assert.Less(t, time.Since(start), 20*time.Second, "the wait is bounded")
+
+	r = runCLI(t, "", "verify", "--issuer", iss.URL(), "--jwks", iss.JWKSURL(), "--audience", api, "--timeout", "1s", token)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stdout, "connection refused")
+	assert.NotContains(t, r.stdout, "--jwks", "no hint to give what was given")
 }
 
 func TestVerifyWaitsForKeys(t *testing.T) {

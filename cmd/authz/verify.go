@@ -149,25 +149,14 @@ func requirement(c *authz.Claims, scopes []string, org string) authz.Requirement
 	return r
 }
 
-// validate validates raw, retrying while the keys are still loading, for
-// up to wait: a Validator fetches its keys in the background and answers
-// authz.ErrKeysUnavailable until they arrive.
+// validate waits up to wait for the validator's keys, then validates raw.
 func validate(ctx context.Context, v *authz.Validator, raw string, wait time.Duration) (*authz.Claims, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	delay := 25 * time.Millisecond
-	for {
-		claims, err := v.Validate(ctx, raw)
-		if !errors.Is(err, authz.ErrKeysUnavailable) {
-			return claims, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 500*time.Millisecond)
+	if err := v.Ready(ctx); err != nil {
+		return nil, err
 	}
+	return v.Validate(ctx, raw)
 }
 
 // claimsKind is the kind of a validated token.
@@ -252,7 +241,11 @@ func printRejected(w io.Writer, err error, raw string, c *authz.Claims, o *verif
 				row("cause", safe(cause.Error()))
 			}
 		}
-		row("waited", o.wait.String()+fmt.Sprintf(" for the keys of %s; is the issuer up? (--jwks to name the JWK Set URL)", safe(o.issuer)))
+		hint := " (--jwks to name the JWK Set URL)"
+		if o.jwksURL != "" {
+			hint = ""
+		}
+		row("waited", o.wait.String()+fmt.Sprintf(" for the keys of %s; is the issuer up?%s", safe(o.issuer), hint))
 	}
 	_ = tw.Flush()
 }

@@ -80,13 +80,14 @@ type Set struct {
 	opts      Options
 	keys      atomic.Pointer[keyMap]
 	epoch     atomic.Uint64 // counts fetches that removed a key
-	kf        keyfunc.Keyfunc
-	ready     chan struct{} // closed after the first fetch attempt
-	readyOnce sync.Once
+	kf         keyfunc.Keyfunc
+	loaded     chan struct{} // closed when the first keys are stored
+	loadedOnce sync.Once
 
 	mu       sync.Mutex
 	inflight *call
 	last     time.Time // start of the last fetch (the clock's time)
+	lastErr  error     // the last fetch's error; nil after a success
 
 	url    string // resolved JWKS URL; only the fetching goroutine touches it
 	ctx    context.Context
@@ -123,7 +124,7 @@ func New(opts Options) (*Set, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Client = guardRedirects(opts.Client, opts.AllowHTTP)
-	s := &Set{opts: opts, url: opts.URL, ready: make(chan struct{})}
+	s := &Set{opts: opts, url: opts.URL, loaded: make(chan struct{})}
 	s.keys.Store(&keyMap{})
 	kf, err := keyfunc.New(keyfunc.Options{Storage: s})
 	if err != nil {
@@ -161,24 +162,25 @@ func (s *Set) Loaded() bool {
 	return s.keys.Load().byKID != nil
 }
 
-// WaitReady blocks until the first fetch attempt has finished, or ctx ends.
-func (s *Set) WaitReady(ctx context.Context) error {
+// Ready waits until the set has keys, or ctx ends; then it returns an
+// error wrapping ErrUnavailable and the last fetch's error, if any.
+func (s *Set) Ready(ctx context.Context) error {
 	select {
-	case <-s.ready:
+	case <-s.loaded:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		if err := s.lastError(); err != nil {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 	}
 }
 
-// KeyIDs returns the kids currently in the set.
-func (s *Set) KeyIDs() []string {
-	m := s.keys.Load().byKID
-	ids := make([]string, 0, len(m))
-	for kid := range m {
-		ids = append(ids, kid)
-	}
-	return ids
+// lastError is the error of the last fetch, nil after a success.
+func (s *Set) lastError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastErr
 }
 
 // KeyRead implements jwkset.Storage for keyfunc. A kid not in the set starts
@@ -189,6 +191,13 @@ func (s *Set) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error) {
 		return jwk, nil
 	}
 	if _, err := s.refresh(ctx, true); err != nil && !s.Loaded() {
+		if errors.Is(err, errCooldown) {
+			// Say why there are no keys, not why there was no new
+			// attempt.
+			if last := s.lastError(); last != nil {
+				err = last
+			}
+		}
 		return jwkset.JWK{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	m := s.keys.Load()
@@ -292,7 +301,7 @@ func (s *Set) run(c *call) {
 	defer s.wg.Done()
 	c.next, c.err = s.fetch()
 	s.mu.Lock()
-	s.inflight = nil
+	s.inflight, s.lastErr = nil, c.err
 	s.mu.Unlock()
 	close(c.done)
 }
@@ -304,7 +313,6 @@ func (s *Set) loop() {
 	backoff := firstRetry
 	for {
 		next, err := s.refresh(s.ctx, false)
-		s.readyOnce.Do(func() { close(s.ready) })
 		if s.ctx.Err() != nil {
 			return
 		}
@@ -347,8 +355,13 @@ type Event struct {
 // response may be used before the next fetch.
 func (s *Set) fetch() (time.Duration, error) {
 	next, ev := s.load()
+	if ev.Err != nil && s.ctx.Err() != nil {
+		return 0, ev.Err // Close ended the fetch: nothing failed
+	}
 	log := s.opts.Logger.With("issuer", s.opts.Issuer)
 	switch {
+	case ev.Err != nil && !s.Loaded():
+		log.Warn("authz: JWKS fetch failed; no keys yet", "url", ev.URL, "error", ev.Err)
 	case ev.Err != nil:
 		log.Warn("authz: JWKS fetch failed; keeping the previous keys", "url", ev.URL, "error", ev.Err)
 	case ev.Initial:
@@ -427,6 +440,7 @@ func (s *Set) load() (time.Duration, Event) {
 	if len(ev.Removed) > 0 {
 		s.epoch.Add(1)
 	}
+	s.loadedOnce.Do(func() { close(s.loaded) })
 	ev.Keys = len(keys)
 	return s.nextRefresh(header), ev
 }

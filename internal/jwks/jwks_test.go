@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -122,11 +124,37 @@ func start(t *testing.T, s *server, clock *fakeClock, mod ...func(*Options)) *Se
 	for _, m := range mod {
 		m(&opts)
 	}
+	attempted := afterFirstFetch(&opts)
 	ks, err := New(opts)
 	require.NoError(t, err)
 	t.Cleanup(ks.Close)
-	require.NoError(t, ks.WaitReady(context.Background()))
+	<-attempted
 	return ks
+}
+
+// afterFirstFetch makes opts report the end of the first fetch, successful
+// or not, on the channel it returns.
+func afterFirstFetch(opts *Options) <-chan struct{} {
+	done := make(chan struct{})
+	var once sync.Once
+	next := opts.OnRefresh
+	opts.OnRefresh = func(e Event) {
+		if next != nil {
+			next(e)
+		}
+		once.Do(func() { close(done) })
+	}
+	return done
+}
+
+// keyIDs returns the kids in the set.
+func keyIDs(ks *Set) []string {
+	all, _ := ks.KeyReadAll(context.Background())
+	ids := make([]string, 0, len(all))
+	for _, jwk := range all {
+		ids = append(ids, jwk.Marshal().KID)
+	}
+	return ids
 }
 
 func TestKeyInference(t *testing.T) {
@@ -177,7 +205,7 @@ func TestFetchAndLookup(t *testing.T) {
 	assert.Equal(t, "ES384", jwk.Marshal().ALG.String())
 	assert.Equal(t, int64(1), s.hits.Load())
 	assert.True(t, ks.Loaded())
-	assert.Equal(t, []string{"k1"}, ks.KeyIDs())
+	assert.Equal(t, []string{"k1"}, keyIDs(ks))
 }
 
 func TestDiscovery(t *testing.T) {
@@ -372,6 +400,81 @@ func TestUnavailableThenRecovers(t *testing.T) {
 	clock.Add(time.Minute)
 	_, err = ks.KeyRead(context.Background(), "k1")
 	assert.NoError(t, err)
+}
+
+// TestUnavailableSaysWhy: while no keys could be loaded, a lookup inside
+// the cooldown reports the last fetch's error (here a 503), not the
+// cooldown that kept it from trying again.
+func TestUnavailableSaysWhy(t *testing.T) {
+	s := newServer(t)
+	s.set(503, "down")
+	ks := start(t, s, &fakeClock{now: time.Unix(1e9, 0)})
+	_, err := ks.KeyRead(context.Background(), "k1") // inside the cooldown
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorIs(t, err, statusError(503))
+	assert.NotErrorIs(t, err, errCooldown)
+	assert.Contains(t, err.Error(), "unexpected HTTP status 503")
+}
+
+// TestReady: Ready returns once keys are loaded, and otherwise, when its
+// context ends, why there are none.
+func TestReady(t *testing.T) {
+	s := newServer(t)
+	s.set(503, "down")
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	ks := start(t, s, clock)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := ks.Ready(ctx)
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorIs(t, err, statusError(503))
+
+	k1 := ecKey(t, elliptic.P384())
+	s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
+	clock.Add(time.Minute)
+	_, err = ks.KeyRead(context.Background(), "k1") // a refresh loads the keys
+	require.NoError(t, err)
+	assert.NoError(t, ks.Ready(context.Background()))
+}
+
+// TestCloseBeforeTheFirstFetchLogsNothing: a Set closed while its first
+// fetch is in flight reports no failed fetch: nothing failed.
+func TestCloseBeforeTheFirstFetchLogsNothing(t *testing.T) {
+	s := newServer(t)
+	s.mu.Lock()
+	s.block = make(chan struct{}) // the fetch hangs until Close
+	s.mu.Unlock()
+	var logs strings.Builder
+	var mu sync.Mutex
+	var events int
+	ks, err := New(Options{Issuer: s.URL + "/oidc", URL: s.URL + "/oidc/jwks", RefreshInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil)),
+		OnRefresh: func(Event) {
+			mu.Lock()
+			events++
+			mu.Unlock()
+		}})
+	require.NoError(t, err)
+	for s.hits.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ks.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, logs.String())
+	assert.Zero(t, events)
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func TestCacheControl(t *testing.T) {
