@@ -77,9 +77,9 @@ type Options struct {
 // Set is one issuer's key set. It is safe for concurrent use. Reads are a
 // single atomic load; only an unknown kid takes the lock.
 type Set struct {
-	opts      Options
-	keys      atomic.Pointer[keyMap]
-	epoch     atomic.Uint64 // counts fetches that removed a key
+	opts       Options
+	keys       atomic.Pointer[keyMap]
+	epoch      atomic.Uint64 // counts fetches that removed a key
 	kf         keyfunc.Keyfunc
 	loaded     chan struct{} // closed when the first keys are stored
 	loadedOnce sync.Once
