@@ -61,6 +61,9 @@ type Validator struct {
 	// acceptsAPI and acceptsOrg report whether some audience is an API
 	// resource indicator, and whether some is an organization.
 	acceptsAPI, acceptsOrg bool
+	// trusted and apiAudiences list the issuers and the API audiences, for
+	// error messages (neither is a secret).
+	trusted, apiAudiences string
 	algs                   map[string]bool
 	leeway                 time.Duration
 	maxBytes               int
@@ -182,6 +185,14 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 			}
 		}
 	}
+	v.trusted = strings.Join(slices.Sorted(slices.Values(c.issuers)), ", ")
+	var apis []string
+	for _, a := range v.audiences {
+		if !strings.HasPrefix(a, organizationPrefix) {
+			apis = append(apis, a)
+		}
+	}
+	v.apiAudiences = strings.Join(apis, ", ")
 	// Every input is checked: start a key set per issuer.
 	for _, iss := range c.issuers {
 		set, err := jwks.New(jwks.Options{

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -206,4 +207,34 @@ func TestReady(t *testing.T) {
 	// A token of the issuer that is up validates all the same.
 	_, err = v.Validate(context.Background(), must(t)(up.iss.APIToken(api)))
 	assert.NoError(t, err)
+}
+
+// TestIssuerAndAudienceErrorsSayWhatWasExpected: the token's value,
+// quoted and capped, and the configured value, plainly.
+func TestIssuerAndAudienceErrorsSayWhatWasExpected(t *testing.T) {
+	f := newFixture(t, []string{api, "https://api2.example.com"}, nil)
+	m := must(t)
+	for _, tt := range []struct {
+		name  string
+		token string
+		want  error
+		text  string
+	}{
+		{name: "untrusted issuer", token: m(f.iss.APIToken(api, authztest.IssuerClaim("https://evil.example.com/oidc"))), want: authz.ErrIssuer,
+			text: `issuer "https://evil.example.com/oidc" is not trusted; trusted: ` + f.iss.URL()},
+		{name: "overlong issuer", token: m(f.iss.APIToken(api, authztest.IssuerClaim("https://"+strings.Repeat("a", 100)))), want: authz.ErrIssuer,
+			text: "issuer (withheld: too long) is not trusted; trusted: " + f.iss.URL()},
+		{name: "other audience", token: m(f.iss.APIToken("https://billing.example.com")), want: authz.ErrAudience,
+			text: `token is not for this API: its "aud" is "https://billing.example.com"; this API is https://api.example.com, https://api2.example.com`},
+		{name: "many audiences", token: m(f.iss.APIToken(api, authztest.Audiences("a", "b", "c", "d\x00"))), want: authz.ErrAudience,
+			text: `token is not for this API: its "aud" is "a", "b", "c" and 1 more; this API is https://api.example.com, https://api2.example.com`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.v.Validate(context.Background(), tt.token)
+			require.ErrorIs(t, err, tt.want)
+			var e *authz.Error
+			require.True(t, errors.As(err, &e))
+			assert.Equal(t, tt.text, e.Reason)
+		})
+	}
 }

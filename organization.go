@@ -1,6 +1,9 @@
 package authz
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // organizationPrefix starts the audience of a Logto organization token.
 const organizationPrefix = "urn:logto:organization:"
@@ -98,10 +101,25 @@ func (v *Validator) audienceHint(aud []string) string {
 			return "token is an organization token, not an access token for this API"
 		}
 	}
-	if len(v.audiences) == 0 {
+	if !v.acceptsAPI {
 		return "token is an access token for an API resource, not an organization token"
 	}
-	return "token is not for this API (its resource indicator is not in \"aud\")"
+	return fmt.Sprintf(`token is not for this API: its "aud" is %s; this API is %s`, quoteList(aud), v.apiAudiences)
+}
+
+// quoteList quotes values taken from an unverified token for an error
+// message: at most three, each as quoteSafe does.
+func quoteList(values []string) string {
+	const most = 3
+	quoted := make([]string, 0, min(len(values), most))
+	for _, s := range values[:min(len(values), most)] {
+		quoted = append(quoted, quoteSafe(s))
+	}
+	out := strings.Join(quoted, ", ")
+	if len(values) > most {
+		out += fmt.Sprintf(" and %d more", len(values)-most)
+	}
+	return out
 }
 
 // CheckOrganization returns nil if the token is bound to the organization

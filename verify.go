@@ -56,7 +56,7 @@ func (v *Validator) verify(ctx context.Context, raw string) (*cached, error) {
 		if wc.Iss == "" {
 			return nil, newError(ErrIssuer, `token has no "iss"`)
 		}
-		return nil, newError(ErrIssuer, fmt.Sprintf("issuer %s is not trusted", quoteSafe(wc.Iss)))
+		return nil, newError(ErrIssuer, fmt.Sprintf("issuer %s is not trusted; trusted: %s", quoteSafe(wc.Iss), v.trusted))
 	}
 	wc.Iss = set.Issuer() // the configured string: one copy for every cached token
 

@@ -29,7 +29,7 @@ func TestAllowAnonymous(t *testing.T) {
 		{name: "valid token puts claims", header: bearer(m(e.iss.APIToken(api, authztest.Subject("alice")))), want: allowed("alice", "")},
 		{name: "bad token is refused", header: bearer("not-a-jwt"), want: invalidToken("token is not a JWT: most likely a Logto opaque access token; request the token with resource=https://api.example.com")},
 		{name: "expired token is refused", header: bearer(m(e.iss.APIToken(api, authztest.Expired()))), want: invalidToken("expired 1h0m0s ago")},
-		{name: "wrong audience is refused", header: bearer(m(e.iss.APIToken("https://other.example.com"))), want: invalidToken("token is not for this API (its resource indicator is not in 'aud')")},
+		{name: "wrong audience is refused", header: bearer(m(e.iss.APIToken("https://other.example.com"))), want: invalidToken("token is not for this API: its 'aud' is 'https://other.example.com'; this API is https://api.example.com")},
 		{name: "malformed request is refused", header: func(h http.Header) { h.Set("Authorization", "Bearer") }, want: invalidRequest("the Authorization header has the Bearer scheme but no token")},
 	}
 	for _, tt := range tests {

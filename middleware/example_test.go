@@ -147,7 +147,7 @@ func ExampleMiddleware_AllowAnonymous() {
 	// 200
 	// feed for alice
 	// 200
-	// 401 Bearer realm="api", error="invalid_token", error_description="token is not for this API (its resource indicator is not in 'aud')"
+	// 401 Bearer realm="api", error="invalid_token", error_description="token is not for this API: its 'aud' is 'https://billing.example.com'; this API is https://api.example.com"
 }
 
 // An error handler replaces the default response; StatusCode keeps the

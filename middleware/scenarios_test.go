@@ -78,7 +78,7 @@ func TestScenarios(t *testing.T) {
 		{
 			name: "wrong audience", method: "GET", path: "/me",
 			header: bearer(m(e.iss.APIToken("https://other.example.com"))),
-			want:   invalidToken(`token is not for this API (its resource indicator is not in 'aud')`),
+			want:   invalidToken(`token is not for this API: its 'aud' is 'https://other.example.com'; this API is https://api.example.com`),
 		},
 		{
 			name: "ID token (typ JWT)", method: "GET", path: "/me",

@@ -161,7 +161,7 @@ func TestInvalidTokenIsChallenged(t *testing.T) {
 		{name: "ID token", token: exampletest.Mint(t)(iss.APIToken(endpoint, authztest.Scopes(permReadDocuments), authztest.TokenType("JWT"))), desc: "'typ' is 'JWT', want 'at+jwt' (is this an ID token?)"},
 		{name: "forged", token: exampletest.Mint(t)(iss.APIToken(endpoint, authztest.Scopes(permReadDocuments), authztest.SignedByUnknownKey())), desc: "no key in the issuer's JWKS has the token's 'kid'"},
 		{name: "for another resource", token: exampletest.Mint(t)(iss.APIToken("https://other.example.com/mcp", authztest.Scopes(permReadDocuments))),
-			desc: "token is not for this API (its resource indicator is not in 'aud')"},
+			desc: "token is not for this API: its 'aud' is 'https://other.example.com/mcp'; this API is " + endpoint},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
