@@ -64,17 +64,17 @@ type Validator struct {
 	// trusted and apiAudiences list the issuers and the API audiences, for
 	// error messages (neither is a secret).
 	trusted, apiAudiences string
-	algs                   map[string]bool
-	leeway                 time.Duration
-	maxBytes               int
-	relaxTyp               bool
-	now                    func() time.Time
-	log                    *slog.Logger
-	parser                 *jwt.Parser
-	cache                  *cache.Cache[*cached] // nil when off
-	cacheTTL               time.Duration
-	flight                 cache.Flight[*cached]
-	observer               Observer
+	algs                  map[string]bool
+	leeway                time.Duration
+	maxBytes              int
+	relaxTyp              bool
+	now                   func() time.Time
+	log                   *slog.Logger
+	parser                *jwt.Parser
+	cache                 *cache.Cache[*cached] // nil when off
+	cacheTTL              time.Duration
+	flight                cache.Flight[*cached]
+	observer              Observer
 	// verifications counts full verifications (cache misses), for tests.
 	verifications atomic.Uint64
 	// opaqueHint is the message for a token with no dots.
