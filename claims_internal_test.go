@@ -1,8 +1,11 @@
 package authz
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,4 +67,66 @@ func TestWireClaimsExactNames(t *testing.T) {
 	assert.ErrorIs(t, err, ErrMalformed, "a claim read here may appear once")
 	err = json.Unmarshal([]byte(`{"iss":7}`), &wireClaims{})
 	assert.ErrorIs(t, err, ErrMalformed)
+}
+
+// FuzzHeader: whatever the header segment, parseHeader never panics; a
+// header it accepts is valid UTF-8 JSON, an object whose member names are
+// unique, and its "alg", "kid" and "typ" are what encoding/json reads from
+// the same bytes.
+func FuzzHeader(f *testing.F) {
+	for _, s := range []string{
+		`{"alg":"ES384","kid":"k","typ":"at+jwt"}`, `{"alg":"ES384","alg":"none"}`, `{"alg":"ES384","\u0061lg":"none"}`,
+		`{"alg":"ES384","typ":"at+jwt\xff"}`, `{"alg":"ES\u0033384","crit":["b64"]}`, `null`, `[]`, `{"alg":7}`,
+		`{"alg":"ES384","typ":null,"kid":1}`, "\ufeff{\"alg\":\"ES384\"}", `{"alg":"ES384","x":{"alg":"none"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		h, err := parseHeader(base64.RawURLEncoding.EncodeToString(raw))
+		if err != nil {
+			if err.Kind == nil || err.Reason == "" {
+				t.Fatalf("parseHeader(%q): an error without kind or reason", raw)
+			}
+			return
+		}
+		if !utf8.Valid(raw) {
+			t.Fatalf("parseHeader(%q) accepted invalid UTF-8", raw)
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			t.Fatalf("parseHeader(%q) accepted a header that is not an object", raw)
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				t.Fatalf("parseHeader(%q) accepted invalid JSON: %v", raw, err)
+			}
+			name := tok.(string)
+			if seen[name] {
+				t.Fatalf("parseHeader(%q) accepted the member %q twice", raw, name)
+			}
+			seen[name] = true
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatalf("parseHeader(%q) accepted invalid JSON: %v", raw, err)
+			}
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("parseHeader(%q) accepted what encoding/json refuses: %v", raw, err)
+		}
+		if m["alg"] != h.alg {
+			t.Fatalf("parseHeader(%q): alg %q, encoding/json reads %v", raw, h.alg, m["alg"])
+		}
+		if kid, ok := m["kid"].(string); ok != h.hasKID || kid != h.kid {
+			t.Fatalf("parseHeader(%q): kid %q (%v), encoding/json reads %v", raw, h.kid, h.hasKID, m["kid"])
+		}
+		if typ, ok := m["typ"].(string); ok != h.typString || typ != h.typ {
+			t.Fatalf("parseHeader(%q): typ %q (%v), encoding/json reads %v", raw, h.typ, h.typString, m["typ"])
+		}
+		if _, ok := m["crit"]; ok != h.crit {
+			t.Fatalf("parseHeader(%q): crit %v, encoding/json reads %v", raw, h.crit, ok)
+		}
+	})
 }
