@@ -24,6 +24,10 @@ import (
 // are never reused: the token is validated again, and refused if this
 // validator does not accept it.
 func (m *Middleware) Authenticate(next http.Handler) http.Handler {
+	// Authenticating and refusing are one step on purpose: a design that
+	// splits them (a verifier that always calls next, and an authenticator
+	// that refuses) fails open when the second is forgotten, as
+	// go-chi/jwtauth users have found.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, r, ok := m.authenticate(w, r); ok {
 			next.ServeHTTP(w, r)

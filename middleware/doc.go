@@ -34,9 +34,9 @@
 // # Fail closed
 //
 // Each middleware authenticates and refuses in the same step: next is
-// called only with valid claims in the context (go-chi/jwtauth's split into
-// a Verifier that always calls next and a separate Authenticator fails open
-// when the second is forgotten). Anonymous access is a mode of its own,
+// called only with valid claims in the context, so there is no separate
+// "verify" step whose omission would let requests through. Anonymous
+// access is a mode of its own,
 // [Middleware.AllowAnonymous], and even there a token that is presented
 // must be valid. Middleware nested inside another of the same validator
 // reuse the claims it put in the context rather than validate the token
