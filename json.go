@@ -412,3 +412,21 @@ func (d *numericDate) decode(b []byte) *Error {
 	d.set = true
 	return nil
 }
+
+// eachElement calls fn with the raw value of each element of the JSON array
+// b (valid JSON), in order, until fn returns false.
+func eachElement(b []byte, fn func(value []byte) bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return
+	}
+	for i = skipSpace(b, i+1); i < len(b) && b[i] != ']'; {
+		end := valueEnd(b, i)
+		if !fn(b[i:end]) {
+			return
+		}
+		if i = skipSpace(b, end); i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+}
