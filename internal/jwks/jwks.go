@@ -14,19 +14,10 @@ package jwks
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +32,6 @@ var (
 	ErrUnavailable = errors.New("jwks: keys unavailable")
 	// ErrNotFound means the set has no key with the requested kid.
 	ErrNotFound = fmt.Errorf("jwks: %w", jwkset.ErrKeyNotFound)
-	// errReadOnly is returned by the Storage methods that would write.
-	errReadOnly = errors.New("jwks: the key set is read-only")
 )
 
 // Defaults and bounds.
@@ -77,6 +66,12 @@ type Options struct {
 // Set is one issuer's key set. It is safe for concurrent use. Reads are a
 // single atomic load; only an unknown kid takes the lock.
 type Set struct {
+	// Storage is nil: a Set is the jwkset.Storage that keyfunc reads, and
+	// keyfunc calls only KeyRead and KeyReadAll, defined below. Any other
+	// Storage method would panic; TestKeyfuncOnlyReads shows none is
+	// called.
+	jwkset.Storage
+
 	opts       Options
 	keys       atomic.Pointer[keyMap]
 	epoch      atomic.Uint64 // counts fetches that removed a key
@@ -89,10 +84,10 @@ type Set struct {
 	last     time.Time // start of the last fetch (the clock's time)
 	lastErr  error     // the last fetch's error; nil after a success
 
-	url    string // resolved JWKS URL; only the fetching goroutine touches it
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	url       string        // resolved JWKS URL; only the fetching goroutine touches it
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
 type keyMap struct {
@@ -124,14 +119,13 @@ func New(opts Options) (*Set, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Client = guardRedirects(opts.Client, opts.AllowHTTP)
-	s := &Set{opts: opts, url: opts.URL, loaded: make(chan struct{})}
+	s := &Set{opts: opts, url: opts.URL, loaded: make(chan struct{}), done: make(chan struct{})}
 	s.keys.Store(&keyMap{})
 	kf, err := keyfunc.New(keyfunc.Options{Storage: s})
 	if err != nil {
 		return nil, err
 	}
 	s.kf = kf
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.loop()
 	return s, nil
@@ -139,8 +133,31 @@ func New(opts Options) (*Set, error) {
 
 // Close stops background work and waits for it to end.
 func (s *Set) Close() {
-	s.cancel()
+	s.closeOnce.Do(func() { close(s.done) })
 	s.wg.Wait()
+}
+
+// closed reports whether Close has been called.
+func (s *Set) closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// fetchContext bounds one fetch by the timeout and by Close.
+func (s *Set) fetchContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // Keyfunc returns keyfunc's jwt.Keyfunc over this set; ctx bounds the wait
@@ -220,55 +237,9 @@ func (s *Set) KeyReadAll(context.Context) ([]jwkset.JWK, error) {
 	return all, nil
 }
 
-// The writing half of jwkset.Storage: the set changes only by fetching.
-
-// KeyDelete implements jwkset.Storage; the set is read-only.
-func (s *Set) KeyDelete(context.Context, string) (bool, error) { return false, errReadOnly }
-
-// KeyReplaceAll implements jwkset.Storage; the set is read-only.
-func (s *Set) KeyReplaceAll(context.Context, []jwkset.JWK) error { return errReadOnly }
-
-// KeyWrite implements jwkset.Storage; the set is read-only.
-func (s *Set) KeyWrite(context.Context, jwkset.JWK) error { return errReadOnly }
-
-// JSON implements jwkset.Storage (public keys only).
-func (s *Set) JSON(ctx context.Context) (json.RawMessage, error) { return s.JSONPublic(ctx) }
-
-// JSONPublic implements jwkset.Storage.
-func (s *Set) JSONPublic(ctx context.Context) (json.RawMessage, error) {
-	return s.JSONWithOptions(ctx, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
-}
-
-// JSONPrivate implements jwkset.Storage; the set holds no private keys.
-func (s *Set) JSONPrivate(ctx context.Context) (json.RawMessage, error) { return s.JSONPublic(ctx) }
-
-// JSONWithOptions implements jwkset.Storage.
-func (s *Set) JSONWithOptions(ctx context.Context, mo jwkset.JWKMarshalOptions, vo jwkset.JWKValidateOptions) (json.RawMessage, error) {
-	m, err := s.MarshalWithOptions(ctx, mo, vo)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
-}
-
-// Marshal implements jwkset.Storage.
-func (s *Set) Marshal(ctx context.Context) (jwkset.JWKSMarshal, error) {
-	return s.MarshalWithOptions(ctx, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
-}
-
-// MarshalWithOptions implements jwkset.Storage.
-func (s *Set) MarshalWithOptions(ctx context.Context, mo jwkset.JWKMarshalOptions, vo jwkset.JWKValidateOptions) (jwkset.JWKSMarshal, error) {
-	mem := jwkset.NewMemoryStorage()
-	all, _ := s.KeyReadAll(ctx)
-	for _, jwk := range all {
-		_ = mem.KeyWrite(ctx, jwk)
-	}
-	return mem.MarshalWithOptions(ctx, mo, vo)
-}
-
 // refresh runs one fetch, or joins the one in flight, and returns its
 // result. With onDemand, a fetch is refused while the cooldown since the last
-// one runs. The fetch is bound to the Set's lifetime, not to ctx, so one
+// one runs. The fetch is bound to the Set's lifetime (Close), not to ctx, so one
 // caller giving up does not cancel it for the others; ctx bounds this
 // caller's wait only.
 func (s *Set) refresh(ctx context.Context, onDemand bool) (time.Duration, error) {
@@ -312,8 +283,9 @@ func (s *Set) loop() {
 	defer s.wg.Done()
 	backoff := firstRetry
 	for {
-		next, err := s.refresh(s.ctx, false)
-		if s.ctx.Err() != nil {
+		// The fetch ends at Close, and so does the wait for it.
+		next, err := s.refresh(context.Background(), false)
+		if s.closed() {
 			return
 		}
 		if err != nil {
@@ -334,317 +306,7 @@ func (s *Set) sleep(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-s.ctx.Done():
+	case <-s.done:
 		return false
 	}
-}
-
-// Event reports one fetch of the key set, successful or not.
-type Event struct {
-	Issuer  string
-	URL     string   // the JWKS URL; "" if discovery failed
-	Err     error    // nil on success; the previous keys are kept on failure
-	Added   []string // kids that joined the set
-	Removed []string // kids that left it
-	Keys    int      // kids in the set after the fetch
-	Initial bool     // the first successful fetch
-}
-
-// fetch loads the set once, swaps it in if it holds at least one usable key,
-// logs what happened and reports it to OnRefresh. It returns how long the
-// response may be used before the next fetch.
-func (s *Set) fetch() (time.Duration, error) {
-	next, ev := s.load()
-	if ev.Err != nil && s.ctx.Err() != nil {
-		return 0, ev.Err // Close ended the fetch: nothing failed
-	}
-	log := s.opts.Logger.With("issuer", s.opts.Issuer)
-	switch {
-	case ev.Err != nil && !s.Loaded():
-		log.Warn("authz: JWKS fetch failed; no keys yet", "url", ev.URL, "error", ev.Err)
-	case ev.Err != nil:
-		log.Warn("authz: JWKS fetch failed; keeping the previous keys", "url", ev.URL, "error", ev.Err)
-	case ev.Initial:
-		log.Debug("authz: JWKS loaded", "url", ev.URL, "keys", ev.Added)
-	case len(ev.Added) > 0 || len(ev.Removed) > 0:
-		log.Info("authz: JWKS keys changed", "added", ev.Added, "removed", ev.Removed, "keys", ev.Keys)
-	}
-	if s.opts.OnRefresh != nil {
-		s.opts.OnRefresh(ev)
-	}
-	return next, ev.Err
-}
-
-// load does the work of fetch.
-func (s *Set) load() (time.Duration, Event) {
-	ev := Event{Issuer: s.opts.Issuer, Keys: len(s.keys.Load().byKID)}
-	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
-	defer cancel()
-	if s.url == "" {
-		u, err := s.discover(ctx)
-		if err != nil {
-			ev.Err = fmt.Errorf("OIDC discovery: %w", err)
-			return 0, ev
-		}
-		s.url = u
-	}
-	ev.URL = s.url
-	body, header, err := s.get(ctx, s.url)
-	if err != nil {
-		ev.Err = err
-		return 0, ev
-	}
-	var raw jwkset.JWKSMarshal
-	if err := json.Unmarshal(body, &raw); err != nil {
-		ev.Err = fmt.Errorf("JWKS is not a JSON key set: %w", err)
-		return 0, ev
-	}
-	keys := make(map[string]jwkset.JWK, len(raw.Keys))
-	for i, m := range raw.Keys {
-		jwk, err := usable(m)
-		if err == nil {
-			if _, dup := keys[m.KID]; dup {
-				err = errors.New("duplicate kid")
-			}
-		}
-		if err != nil {
-			s.opts.Logger.Warn("authz: JWKS key skipped", "issuer", s.opts.Issuer, "index", i, "kid", m.KID, "reason", err)
-			continue
-		}
-		keys[m.KID] = jwk
-	}
-	if len(keys) == 0 {
-		ev.Err = errors.New("JWKS has no usable signing key")
-		return 0, ev
-	}
-	old := s.keys.Load().byKID
-	ev.Initial = old == nil
-	// A key replaced under its kid (other key material, or another "alg")
-	// counts as removed, and its successor as added: tokens of the old key
-	// must stop validating, from the cache too.
-	for kid, jwk := range keys {
-		if prev, ok := old[kid]; !ok || !sameKey(prev, jwk) {
-			ev.Added = append(ev.Added, kid)
-		}
-	}
-	for kid, prev := range old {
-		if jwk, ok := keys[kid]; !ok || !sameKey(prev, jwk) {
-			ev.Removed = append(ev.Removed, kid)
-		}
-	}
-	// Swap, then bump the epoch. A verification reads the epoch before it
-	// looks up its key: if it read the new epoch, its lookup came after the
-	// swap and cannot find a removed key; if it found a removed key, it read
-	// the old epoch, and its cache entry is void.
-	s.keys.Store(&keyMap{byKID: keys})
-	if len(ev.Removed) > 0 {
-		s.epoch.Add(1)
-	}
-	s.loadedOnce.Do(func() { close(s.loaded) })
-	ev.Keys = len(keys)
-	return s.nextRefresh(header), ev
-}
-
-func (s *Set) nextRefresh(h http.Header) time.Duration {
-	upper := s.opts.RefreshInterval
-	maxAge, ok := parseMaxAge(h.Get("Cache-Control"))
-	if !ok {
-		return upper
-	}
-	return min(max(maxAge, min(minRefresh, upper)), upper)
-}
-
-func parseMaxAge(cc string) (time.Duration, bool) {
-	for _, d := range strings.Split(cc, ",") {
-		name, val, ok := strings.Cut(strings.TrimSpace(d), "=")
-		if !ok || !strings.EqualFold(name, "max-age") {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64)
-		if err != nil || n < 0 {
-			return 0, false
-		}
-		return time.Duration(min(n, int64(365*24*3600))) * time.Second, true
-	}
-	return 0, false
-}
-
-// discover reads the OIDC discovery document (OpenID Connect Discovery 1.0
-// section 4). A 404 falls back to "<issuer>/jwks", where Logto serves it.
-func (s *Set) discover(ctx context.Context) (string, error) {
-	body, _, err := s.get(ctx, s.opts.Issuer+"/.well-known/openid-configuration")
-	var status statusError
-	if errors.As(err, &status) && (status == http.StatusNotFound || status == http.StatusGone) {
-		return s.opts.Issuer + "/jwks", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	var doc struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return "", fmt.Errorf("discovery document is not JSON: %w", err)
-	}
-	if doc.Issuer != s.opts.Issuer {
-		return "", fmt.Errorf("discovery document names issuer %q, want %q", doc.Issuer, s.opts.Issuer)
-	}
-	if doc.JWKSURI == "" {
-		return s.opts.Issuer + "/jwks", nil
-	}
-	u, err := url.Parse(doc.JWKSURI)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return "", fmt.Errorf("discovery document has an invalid jwks_uri %q", doc.JWKSURI)
-	}
-	if u.Scheme != "https" && (u.Scheme != "http" || !s.opts.AllowHTTP) {
-		return "", fmt.Errorf("discovery document has a jwks_uri that is not https: %q", doc.JWKSURI)
-	}
-	return doc.JWKSURI, nil
-}
-
-type statusError int
-
-func (e statusError) Error() string { return "unexpected HTTP status " + strconv.Itoa(int(e)) }
-
-func (s *Set) get(ctx context.Context, u string) ([]byte, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", "application/json, application/jwk-set+json")
-	resp, err := s.opts.Client.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil, nil, statusError(resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, s.opts.MaxBytes+1))
-	if err != nil {
-		return nil, nil, err
-	}
-	if int64(len(body)) > s.opts.MaxBytes {
-		return nil, nil, fmt.Errorf("response larger than %d bytes", s.opts.MaxBytes)
-	}
-	return body, resp.Header, nil
-}
-
-// guardRedirects returns a copy of client whose redirects must each stay
-// on https (http only when allowHTTP) and on the host of the first
-// request: a plain-http hop anywhere in a chain would let anyone on its
-// path choose the next hop, and so the keys. go-oidc and x/oauth2 follow
-// the client's policy unchanged; this is stricter. The client's own
-// CheckRedirect, if any, still runs after these checks (net/http's default
-// stops after 10 redirects).
-func guardRedirects(client *http.Client, allowHTTP bool) *http.Client {
-	c := *client
-	next := client.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		u, first := req.URL, via[0].URL
-		switch {
-		case u.Scheme != "https" && (u.Scheme != "http" || !allowHTTP):
-			return fmt.Errorf("refused a redirect to %s://%s, which is not https", u.Scheme, u.Host)
-		case u.Hostname() != first.Hostname():
-			return fmt.Errorf("refused a redirect from host %s to another host, %s", first.Hostname(), u.Hostname())
-		case next != nil:
-			return next(req, via)
-		case len(via) >= 10:
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	return &c
-}
-
-// usable turns one JWK into a verification key, or says why it cannot be
-// one. The key's "alg" is made explicit: Logto's RSA keys carry none, so it
-// is inferred from "kty" (and "crv"), never from a token; a declared "alg"
-// must fit the key's type. keyfunc then refuses any token whose "alg" differs.
-func usable(m jwkset.JWKMarshal) (jwkset.JWK, error) {
-	if m.KID == "" {
-		return jwkset.JWK{}, errors.New(`no "kid"`)
-	}
-	if m.USE != "" && m.USE != jwkset.UseSig {
-		return jwkset.JWK{}, fmt.Errorf(`"use" is %q, not "sig"`, m.USE)
-	}
-	if len(m.KEYOPS) > 0 && !hasVerify(m.KEYOPS) {
-		return jwkset.JWK{}, errors.New(`"key_ops" lacks "verify"`)
-	}
-	// JWKMarshalOptions{} loads public material only: a private or symmetric
-	// member of a published key is never used.
-	jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
-	if err != nil {
-		return jwkset.JWK{}, err
-	}
-	alg, err := fitAlg(jwk.Key(), string(m.ALG))
-	if err != nil {
-		return jwkset.JWK{}, err
-	}
-	if string(m.ALG) == alg {
-		return jwk, nil
-	}
-	return jwkset.NewJWKFromKey(jwk.Key(), jwkset.JWKOptions{
-		Metadata: jwkset.JWKMetadataOptions{ALG: jwkset.ALG(alg), KID: m.KID, USE: m.USE},
-	})
-}
-
-// sameKey reports whether a and b are the same public key for the same
-// algorithm.
-func sameKey(a, b jwkset.JWK) bool {
-	if a.Marshal().ALG != b.Marshal().ALG {
-		return false
-	}
-	k, ok := a.Key().(interface{ Equal(crypto.PublicKey) bool })
-	return ok && k.Equal(b.Key())
-}
-
-func hasVerify(ops []jwkset.KEYOPS) bool {
-	for _, op := range ops {
-		if op == jwkset.KeyOpsVerify {
-			return true
-		}
-	}
-	return false
-}
-
-// fitAlg returns the algorithm the key is for: declared, if it fits the
-// key's type, or inferred (EC by curve, RSA → RS256, Ed25519 → EdDSA).
-func fitAlg(key any, declared string) (string, error) {
-	var fits func(string) bool
-	var inferred string
-	switch k := key.(type) {
-	case *ecdsa.PublicKey:
-		inferred = map[string]string{"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[k.Curve.Params().Name]
-		fits = func(a string) bool { return a == inferred }
-	case *rsa.PublicKey:
-		if k.N.BitLen() < 2048 {
-			return "", fmt.Errorf("RSA key of %d bits is too short", k.N.BitLen())
-		}
-		inferred = "RS256"
-		fits = func(a string) bool {
-			switch a {
-			case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
-				return true
-			}
-			return false
-		}
-	case ed25519.PublicKey:
-		inferred = "EdDSA"
-		fits = func(a string) bool { return a == "EdDSA" }
-	default:
-		return "", fmt.Errorf("key type %T cannot verify signatures", key)
-	}
-	if inferred == "" {
-		return "", errors.New("unsupported curve")
-	}
-	if declared == "" {
-		return inferred, nil
-	}
-	if !fits(declared) {
-		return "", fmt.Errorf(`"alg" %q does not fit the key type`, declared)
-	}
-	return declared, nil
 }

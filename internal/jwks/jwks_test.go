@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/MicahParks/jwkset"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -520,18 +521,23 @@ func TestCloseStopsEverything(t *testing.T) {
 	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "goroutines left after Close")
 }
 
-func TestStorageIsReadOnly(t *testing.T) {
+// TestKeyfuncOnlyReads: keyfunc, given the Set as its jwkset.Storage,
+// calls only the reading methods the Set defines, with a kid and without
+// one; the embedded nil Storage, which would panic, is never reached.
+func TestKeyfuncOnlyReads(t *testing.T) {
 	s := newServer(t)
 	k1 := ecKey(t, elliptic.P384())
 	s.set(200, set(jwkJSON(t, &k1.PublicKey, "k1", "ES384")))
 	ks := start(t, s, &fakeClock{})
-	ctx := context.Background()
-	assert.ErrorIs(t, ks.KeyWrite(ctx, jwkset.JWK{}), errReadOnly)
-	assert.ErrorIs(t, ks.KeyReplaceAll(ctx, nil), errReadOnly)
-	_, err := ks.KeyDelete(ctx, "k1")
-	assert.ErrorIs(t, err, errReadOnly)
-	js, err := ks.JSON(ctx)
+	for _, header := range []map[string]any{
+		{"kid": "k1", "alg": "ES384"},
+		{"kid": "k1", "alg": "ES256"},
+		{"kid": "unknown", "alg": "ES384"},
+		{"alg": "ES384"},
+	} {
+		assert.NotPanics(t, func() { _, _ = ks.Keyfunc(context.Background())(&jwt.Token{Header: header}) }, "%v", header)
+	}
+	key, err := ks.Keyfunc(context.Background())(&jwt.Token{Header: map[string]any{"kid": "k1", "alg": "ES384"}})
 	require.NoError(t, err)
-	assert.Contains(t, string(js), `"kid":"k1"`)
-	assert.NotContains(t, string(js), `"d":`)
+	assert.True(t, k1.PublicKey.Equal(key))
 }

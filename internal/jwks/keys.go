@@ -1,0 +1,102 @@
+package jwks
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+
+	"github.com/MicahParks/jwkset"
+)
+
+// usable turns one JWK into a verification key, or says why it cannot be
+// one. The key's "alg" is made explicit: Logto's RSA keys carry none, so it
+// is inferred from "kty" (and "crv"), never from a token; a declared "alg"
+// must fit the key's type. keyfunc then refuses any token whose "alg" differs.
+func usable(m jwkset.JWKMarshal) (jwkset.JWK, error) {
+	if m.KID == "" {
+		return jwkset.JWK{}, errors.New(`no "kid"`)
+	}
+	if m.USE != "" && m.USE != jwkset.UseSig {
+		return jwkset.JWK{}, fmt.Errorf(`"use" is %q, not "sig"`, m.USE)
+	}
+	if len(m.KEYOPS) > 0 && !hasVerify(m.KEYOPS) {
+		return jwkset.JWK{}, errors.New(`"key_ops" lacks "verify"`)
+	}
+	// JWKMarshalOptions{} loads public material only: a private or symmetric
+	// member of a published key is never used.
+	jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+	if err != nil {
+		return jwkset.JWK{}, err
+	}
+	alg, err := fitAlg(jwk.Key(), string(m.ALG))
+	if err != nil {
+		return jwkset.JWK{}, err
+	}
+	if string(m.ALG) == alg {
+		return jwk, nil
+	}
+	return jwkset.NewJWKFromKey(jwk.Key(), jwkset.JWKOptions{
+		Metadata: jwkset.JWKMetadataOptions{ALG: jwkset.ALG(alg), KID: m.KID, USE: m.USE},
+	})
+}
+
+// sameKey reports whether a and b are the same public key for the same
+// algorithm.
+func sameKey(a, b jwkset.JWK) bool {
+	if a.Marshal().ALG != b.Marshal().ALG {
+		return false
+	}
+	k, ok := a.Key().(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b.Key())
+}
+
+func hasVerify(ops []jwkset.KEYOPS) bool {
+	for _, op := range ops {
+		if op == jwkset.KeyOpsVerify {
+			return true
+		}
+	}
+	return false
+}
+
+// fitAlg returns the algorithm the key is for: declared, if it fits the
+// key's type, or inferred (EC by curve, RSA → RS256, Ed25519 → EdDSA).
+func fitAlg(key any, declared string) (string, error) {
+	var fits func(string) bool
+	var inferred string
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		inferred = map[string]string{"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[k.Curve.Params().Name]
+		fits = func(a string) bool { return a == inferred }
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return "", fmt.Errorf("RSA key of %d bits is too short", k.N.BitLen())
+		}
+		inferred = "RS256"
+		fits = func(a string) bool {
+			switch a {
+			case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+				return true
+			}
+			return false
+		}
+	case ed25519.PublicKey:
+		inferred = "EdDSA"
+		fits = func(a string) bool { return a == "EdDSA" }
+	default:
+		return "", fmt.Errorf("key type %T cannot verify signatures", key)
+	}
+	if inferred == "" {
+		return "", errors.New("unsupported curve")
+	}
+	if declared == "" {
+		return inferred, nil
+	}
+	if !fits(declared) {
+		return "", fmt.Errorf(`"alg" %q does not fit the key type`, declared)
+	}
+	return declared, nil
+}
