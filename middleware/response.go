@@ -74,8 +74,8 @@ func (m *Middleware) writeRefusal(w http.ResponseWriter, f refusal) {
 		h.Set("WWW-Authenticate", m.challenge(params...))
 	}
 	out, err := json.Marshal(b)
-	if err != nil { // cannot happen: three strings
-		out = []byte(`{"error":"` + o.ErrorCode + `"}`)
+	if err != nil {
+		panic(err) // a struct of three strings always marshals
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(o.HTTPStatus)
