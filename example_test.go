@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/seed31d61d31/authz"
 	"github.com/seed31d61d31/authz/authztest"
@@ -204,4 +206,25 @@ func ExampleOutcomeOf() {
 	// expired 401 invalid_token 16
 	// organization 403 insufficient_scope 7
 	// keys_unavailable 503 temporarily_unavailable 14
+}
+
+// Wait for the keys before reporting ready; a validator whose issuer is
+// down says why.
+func ExampleValidator_Ready() {
+	logto, _ := authztest.NewIssuer()
+	defer logto.Close()
+	v, _ := authz.New(logto.URL(), []string{"https://api.example.com"})
+	defer v.Close()
+	fmt.Println(v.Ready(context.Background()))
+
+	logto.SetUnavailable(true)
+	down, _ := authz.New(logto.URL(), []string{"https://api.example.com"}, authz.WithLogger(slog.New(slog.DiscardHandler)))
+	defer down.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := down.Ready(ctx)
+	fmt.Println(errors.Is(err, authz.ErrKeysUnavailable))
+	// Output:
+	// <nil>
+	// true
 }
