@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -75,8 +74,6 @@ type Validator struct {
 	cacheTTL              time.Duration
 	flight                cache.Flight[*cached]
 	observer              Observer
-	// verifications counts full verifications (cache misses), for tests.
-	verifications atomic.Uint64
 	// opaqueHint is the message for a token with no dots.
 	opaqueHint string
 }

@@ -1,7 +1,8 @@
 package authz
 
-// Tests of the verified-token cache. They live in the package to read the
-// count of full verifications, which is how a hit is told from a miss.
+// Tests of the verified-token cache. They count full verifications, which
+// is how a hit is told from a miss, through the Observer: a validation
+// that is neither a cache hit nor shared with another caller verified.
 
 import (
 	"context"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,10 +40,34 @@ func cacheFixture(t *testing.T, opts ...Option) (*authztest.Issuer, *Validator, 
 	iss, err := authztest.NewIssuer(authztest.WithClock(clock.Now))
 	require.NoError(t, err)
 	t.Cleanup(iss.Close)
-	v, err := New(iss.URL(), []string{cacheAPI}, append([]Option{WithClock(clock.Now)}, opts...)...)
+	v := countedValidator(t, iss.URL(), append([]Option{WithClock(clock.Now)}, opts...)...)
+	return iss, v, clock
+}
+
+// counts holds the number of verifications of each counted validator.
+var counts sync.Map // *Validator -> *atomic.Uint64
+
+// countedValidator is New(issuer, cacheAPI, opts...) whose verifications
+// verifications(v) counts.
+func countedValidator(t *testing.T, issuer string, opts ...Option) *Validator {
+	t.Helper()
+	n := new(atomic.Uint64)
+	v, err := New(issuer, []string{cacheAPI}, append(opts, WithObserver(Observer{Decision: func(_ context.Context, d Decision) {
+		if d.Stage == StageValidate && !d.CacheHit && !d.Shared {
+			n.Add(1)
+		}
+	}}))...)
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
-	return iss, v, clock
+	counts.Store(v, n)
+	return v
+}
+
+// verifications is the number of validations v answered by a verification
+// of their own.
+func verifications(v *Validator) uint64 {
+	n, _ := counts.Load(v)
+	return n.(*atomic.Uint64).Load()
 }
 
 func mint(t *testing.T) func(string, error) string {
@@ -65,12 +91,12 @@ func TestCacheHitSkipsVerification(t *testing.T) {
 		assert.Equal(t, first.Scopes, c.Scopes)
 		assert.Equal(t, tok, string(c.Token()), "a hit still carries the raw token")
 	}
-	assert.Equal(t, uint64(1), v.verifications.Load())
+	assert.Equal(t, uint64(1), verifications(v))
 
 	other := mint(t)(iss.APIToken(cacheAPI, authztest.Scopes("read")))
 	_, err = v.Validate(ctx, other)
 	require.NoError(t, err)
-	assert.Equal(t, uint64(2), v.verifications.Load(), "a different token is a miss")
+	assert.Equal(t, uint64(2), verifications(v), "a different token is a miss")
 }
 
 func TestCacheHitRechecksTime(t *testing.T) {
@@ -93,12 +119,12 @@ func TestCacheEntryLivesNoLongerThanTTL(t *testing.T) {
 	clock.Add(59 * time.Second)
 	_, err = v.Validate(ctx, tok)
 	require.NoError(t, err)
-	assert.Equal(t, uint64(1), v.verifications.Load())
+	assert.Equal(t, uint64(1), verifications(v))
 
 	clock.Add(time.Second)
 	_, err = v.Validate(ctx, tok)
 	require.NoError(t, err)
-	assert.Equal(t, uint64(2), v.verifications.Load(), "past the TTL the token is verified again")
+	assert.Equal(t, uint64(2), verifications(v), "past the TTL the token is verified again")
 }
 
 func TestCacheDropsTokensOfARemovedKey(t *testing.T) {
@@ -115,7 +141,7 @@ func TestCacheDropsTokensOfARemovedKey(t *testing.T) {
 	require.NoError(t, err)
 	_, err = v.Validate(ctx, oldTok)
 	require.NoError(t, err, "the previous key is still published")
-	before := v.verifications.Load()
+	before := verifications(v)
 
 	iss.DropPreviousKey()
 	clock.Add(DefaultRefreshCooldown)
@@ -126,10 +152,10 @@ func TestCacheDropsTokensOfARemovedKey(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnknownKey, "a cached token stops validating once its key leaves the JWKS")
 	_, err = v.Validate(ctx, newTok)
 	assert.NoError(t, err, "tokens of the remaining key validate again (verified afresh)")
-	assert.Equal(t, before+3, v.verifications.Load())
+	assert.Equal(t, before+3, verifications(v))
 	_, err = v.Validate(ctx, newTok)
 	assert.NoError(t, err)
-	assert.Equal(t, before+3, v.verifications.Load(), "and are cached again")
+	assert.Equal(t, before+3, verifications(v), "and are cached again")
 }
 
 func TestCacheVerifiesConcurrentFirstSightingsOnce(t *testing.T) {
@@ -151,9 +177,7 @@ func TestCacheVerifiesConcurrentFirstSightingsOnce(t *testing.T) {
 		_, _ = io.Copy(w, resp.Body)
 	}))
 	t.Cleanup(proxy.Close)
-	v, err := New(iss.URL(), []string{cacheAPI}, WithJWKSURL(iss.URL(), proxy.URL+"/jwks"), WithClock(clock.Now))
-	require.NoError(t, err)
-	t.Cleanup(v.Close)
+	v := countedValidator(t, iss.URL(), WithJWKSURL(iss.URL(), proxy.URL+"/jwks"), WithClock(clock.Now))
 
 	tok := mint(t)(iss.APIToken(cacheAPI))
 	var wg sync.WaitGroup
@@ -170,7 +194,7 @@ func TestCacheVerifiesConcurrentFirstSightingsOnce(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // every caller is now waiting
 	close(release)
 	wg.Wait()
-	assert.Equal(t, uint64(1), v.verifications.Load())
+	assert.Equal(t, uint64(1), verifications(v))
 }
 
 func TestCacheOff(t *testing.T) {
@@ -181,7 +205,7 @@ func TestCacheOff(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Nil(t, v.cache)
-	assert.Equal(t, uint64(3), v.verifications.Load())
+	assert.Equal(t, uint64(3), verifications(v))
 }
 
 func TestCacheKeepsNoFailures(t *testing.T) {
@@ -191,7 +215,7 @@ func TestCacheKeepsNoFailures(t *testing.T) {
 		_, err := v.Validate(context.Background(), forged)
 		require.ErrorIs(t, err, ErrSignature)
 	}
-	assert.Equal(t, uint64(3), v.verifications.Load())
+	assert.Equal(t, uint64(3), verifications(v))
 	assert.Equal(t, 0, v.cache.Len())
 }
 

@@ -12,47 +12,57 @@ import (
 // validate is Validate; see its documentation for the order of checks.
 // With the cache on, a token seen before (the same bytes, by SHA-256) skips
 // straight to the time checks, and concurrent first sightings of one token
-// are verified once. Every caller gets claims of its own.
-func (v *Validator) validate(ctx context.Context, raw string) (c *Claims, hit bool, err error) {
+// are verified once. Every caller gets claims of its own. how says how the
+// answer was reached.
+func (v *Validator) validate(ctx context.Context, raw string) (c *Claims, how answer, err error) {
 	if v.cache == nil {
 		e, err := v.verify(ctx, raw)
 		if err != nil {
-			return nil, false, err
+			return nil, verified, err
 		}
 		e.claims.token = Token(raw)
-		return &e.claims, false, nil
+		return &e.claims, verified, nil
 	}
 	if raw == "" || len(raw) > v.maxBytes {
-		return nil, false, v.checkShape(raw)
+		return nil, verified, v.checkShape(raw)
 	}
 	key := cache.KeyOf(raw)
 	now := v.now()
 	if e, ok := v.cache.Get(key, now.UnixNano()); ok && e.set.Epoch() == e.epoch {
 		if err := v.checkTimes(&e.claims, now); err != nil {
-			return nil, true, err
+			return nil, cacheHit, err
 		}
-		return e.claims.clone(raw), true, nil
+		return e.claims.clone(raw), cacheHit, nil
 	}
-	e, err := v.verifyOnce(ctx, key, raw, now)
+	e, how, err := v.verifyOnce(ctx, key, raw, now)
 	if err != nil {
-		return nil, false, err
+		return nil, how, err
 	}
 	// The entry is shared with the cache and with every concurrent caller:
 	// the first caller, too, gets a copy.
-	return e.claims.clone(raw), false, nil
+	return e.claims.clone(raw), how, nil
 }
+
+// answer is how a validation was answered.
+type answer uint8
+
+const (
+	verified answer = iota // by a verification of its own
+	cacheHit               // from the verified-token cache
+	shared                 // by a concurrent caller's verification
+)
 
 // verifyOnce verifies raw and caches the result, with one verification
 // for all the concurrent callers of one token. The verification runs under
 // the context of the caller that started it; each other caller waits
 // under its own. When the starter's context ends first, the others do not
 // take its failure: they verify again (or wait for whoever does).
-func (v *Validator) verifyOnce(ctx context.Context, key cache.Key, raw string, now time.Time) (*cached, error) {
+func (v *Validator) verifyOnce(ctx context.Context, key cache.Key, raw string, now time.Time) (*cached, answer, error) {
 	gaveUp := func() error {
 		return wrapError(ErrKeysUnavailable, "gave up waiting for the token's verification", ctx.Err())
 	}
 	for {
-		e, err, shared := v.flight.Do(key, ctx.Done(), gaveUp, func() (*cached, error) {
+		e, err, joined := v.flight.Do(key, ctx.Done(), gaveUp, func() (*cached, error) {
 			e, err := v.verify(ctx, raw)
 			switch {
 			case err == nil:
@@ -63,12 +73,16 @@ func (v *Validator) verifyOnce(ctx context.Context, key cache.Key, raw string, n
 			}
 			return e, err
 		})
+		how := verified
+		if joined {
+			how = shared
+		}
 		var a abandoned
 		if !errors.As(err, &a) {
-			return e, err
+			return e, how, err
 		}
-		if !shared || ctx.Err() != nil {
-			return nil, a.err
+		if !joined || ctx.Err() != nil {
+			return nil, how, a.err
 		}
 	}
 }

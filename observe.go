@@ -48,6 +48,11 @@ type Decision struct {
 	Latency time.Duration
 	// CacheHit reports a validation answered from the verified-token cache.
 	CacheHit bool
+	// Shared reports a validation answered by the verification of another
+	// caller that presented the same token at the same time. A validation
+	// that is neither CacheHit nor Shared ran a verification of its own
+	// (the signature check, for a well-formed token).
+	Shared bool
 	// Route is the route pattern of an authorization decision made by the
 	// middleware, when known.
 	Route string
@@ -123,9 +128,9 @@ func (v *Validator) refreshed(ev jwks.Event) {
 // observeValidate validates and reports the decision to the observer.
 func (v *Validator) observeValidate(ctx context.Context, token string) (*Claims, error) {
 	start := time.Now()
-	c, hit, err := v.validate(ctx, token)
+	c, how, err := v.validate(ctx, token)
 	d := claimsDecision(StageValidate, c, err)
-	d.Latency, d.CacheHit = time.Since(start), hit
+	d.Latency, d.CacheHit, d.Shared = time.Since(start), how == cacheHit, how == shared
 	v.observer.Decision(ctx, d)
 	return c, err
 }
