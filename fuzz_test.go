@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -223,7 +224,10 @@ func referenceCheck(raw string, issuers []string, now time.Time, leeway time.Dur
 	if err := json.Unmarshal(claims["exp"], &exp); err != nil {
 		return fmt.Errorf("exp %s is not a number", claims["exp"])
 	}
-	if !now.Before(time.Unix(0, 0).Add(time.Duration(exp * float64(time.Second))).Add(leeway)) {
+	// Seconds and nanoseconds apart: exp * 1e9 overflows a Duration past
+	// the year 2262, and NumericDates go to 9999.
+	sec, frac := math.Modf(exp)
+	if !now.Before(time.Unix(int64(sec), int64(frac*1e9)).Add(leeway)) {
 		return fmt.Errorf("exp %v is not in the future beyond the leeway", exp)
 	}
 	return nil
