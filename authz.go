@@ -202,6 +202,7 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 			Now:             c.now,
 			Logger:          c.logger,
 			OnRefresh:       v.refreshed,
+			PrepareKeys:     !c.stdlibCrypto,
 		})
 		if err != nil {
 			v.Close()

@@ -1,10 +1,12 @@
 package authz_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -236,5 +238,45 @@ func TestIssuerAndAudienceErrorsSayWhatWasExpected(t *testing.T) {
 			require.True(t, errors.As(err, &e))
 			assert.Equal(t, tt.text, e.Reason)
 		})
+	}
+}
+
+// TestPreparedAndStandardLibraryAgree: an ES384 validator with prepared
+// keys (the default) and one with WithStandardLibraryCrypto give the same
+// verdict on valid, altered and forged signatures.
+func TestPreparedAndStandardLibraryAgree(t *testing.T) {
+	f := newFixture(t, []string{api}, nil, authz.WithCache(0, 0))
+	stdlib, err := authz.New(f.iss.URL(), []string{api}, authz.WithClock(f.clock.Now), authz.WithCache(0, 0), authz.WithStandardLibraryCrypto())
+	require.NoError(t, err)
+	t.Cleanup(stdlib.Close)
+	m := must(t)
+	good := m(f.iss.APIToken(api))
+	head, sig := good[:strings.LastIndexByte(good, '.')], good[strings.LastIndexByte(good, '.')+1:]
+	raw, err := base64.RawURLEncoding.DecodeString(sig)
+	require.NoError(t, err)
+	with := func(b []byte) string { return head + "." + base64.RawURLEncoding.EncodeToString(b) }
+	tokens := map[string]string{"valid": good}
+	for i := 0; i < len(raw); i += 5 {
+		b := bytes.Clone(raw)
+		b[i] ^= 0x01
+		tokens[fmt.Sprintf("bit flipped in byte %d", i)] = with(b)
+	}
+	tokens["r and s swapped"] = with(append(bytes.Clone(raw[48:]), raw[:48]...))
+	tokens["r = s = 0"] = with(make([]byte, 96))
+	tokens["short signature"] = with(raw[:95])
+	tokens["long signature"] = with(append(bytes.Clone(raw), 0))
+	other, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	require.NoError(t, err)
+	_, claims, _ := segments(t, good)
+	tokens["signed by another key under the kid"] = forge(t, jwt.SigningMethodES384, map[string]any{"typ": "at+jwt", "kid": f.iss.KeyID()}, claims, other)
+	for name, tok := range tokens {
+		_, fast := f.v.Validate(context.Background(), tok)
+		_, slow := stdlib.Validate(context.Background(), tok)
+		assert.Equal(t, authz.OutcomeOf(slow).Name, authz.OutcomeOf(fast).Name, "%s: %v / %v", name, fast, slow)
+		if name == "valid" {
+			assert.NoError(t, fast)
+		} else {
+			assert.ErrorIs(t, fast, authz.ErrSignature, name)
+		}
 	}
 }

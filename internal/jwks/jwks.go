@@ -25,6 +25,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/seed31d61d31/authz/internal/es384"
 )
 
 var (
@@ -56,6 +57,7 @@ type Options struct {
 	Timeout         time.Duration    // per fetch, default DefaultTimeout
 	MaxBytes        int64            // response body cap, default DefaultMaxBytes
 	AllowHTTP       bool             // accept an http:// jwks_uri from discovery, and a redirect from https to http
+	PrepareKeys     bool             // build a prepared verifier for each ES384 key when it loads
 	Now             func() time.Time // clock for the cooldown
 	Logger          *slog.Logger
 	// OnRefresh is called after every fetch, successful or not, from the
@@ -92,7 +94,14 @@ type Set struct {
 
 type keyMap struct {
 	byKID map[string]jwkset.JWK
+	// es384 holds the prepared verifiers of the ES384 keys, by kid
+	// (Options.PrepareKeys).
+	es384 map[string]*es384.Verifier
 }
+
+// maxPrepared bounds the keys of one set that get a prepared verifier
+// (about es384.TableBytes each). Logto publishes at most three.
+const maxPrepared = 8
 
 type call struct {
 	done chan struct{}
@@ -164,6 +173,17 @@ func (s *Set) fetchContext() (context.Context, context.CancelFunc) {
 // for an on-demand refresh.
 func (s *Set) Keyfunc(ctx context.Context) jwt.Keyfunc {
 	return s.kf.KeyfuncCtx(ctx)
+}
+
+// ES384 returns the prepared verifier of the ES384 key under kid, if there
+// is one for key, the key keyfunc returned for that kid (a refresh in
+// between may have replaced it), and nil otherwise.
+func (s *Set) ES384(kid string, key any) *es384.Verifier {
+	v := s.keys.Load().es384[kid]
+	if v == nil || any(v.Key()) != key {
+		return nil
+	}
+	return v
 }
 
 // Issuer returns the issuer identifier the set was made for.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/MicahParks/jwkset"
+	"github.com/seed31d61d31/authz/internal/es384"
 )
 
 // usable turns one JWK into a verification key, or says why it cannot be
@@ -99,4 +100,33 @@ func fitAlg(key any, declared string) (string, error) {
 		return "", fmt.Errorf(`"alg" %q does not fit the key type`, declared)
 	}
 	return declared, nil
+}
+
+// prepare returns the prepared verifiers of the ES384 keys among keys,
+// reusing those of old for keys that did not change. It runs in the
+// fetching goroutine, before the new keys are stored: no request waits on
+// a table being built, except one that waits for this fetch.
+func (s *Set) prepare(keys map[string]jwkset.JWK, old *keyMap) map[string]*es384.Verifier {
+	if !s.opts.PrepareKeys {
+		return nil
+	}
+	out := map[string]*es384.Verifier{}
+	for kid, jwk := range keys {
+		pub, ok := jwk.Key().(*ecdsa.PublicKey)
+		if !ok || jwk.Marshal().ALG != jwkset.AlgES384 || len(out) == maxPrepared {
+			continue
+		}
+		if prev := old.es384[kid]; prev != nil {
+			if v := prev.Reuse(pub); v != nil {
+				out[kid] = v
+				continue
+			}
+		}
+		v, err := es384.New(pub)
+		if err != nil { // not a P-384 point: the standard library decides
+			continue
+		}
+		out[kid] = v
+	}
+	return out
 }
