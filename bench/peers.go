@@ -78,6 +78,7 @@ type Peer struct {
 var Peers = []Peer{
 	{Name: "raw", Floor: true, New: newRaw},
 	{Name: "authz", Cache: true, New: newAuthz},
+	{Name: "authz-stdlib", Cache: true, New: newAuthzStdlib},
 	{Name: "golangjwt-keyfunc", New: newGolangJWT},
 	{Name: "auth0", New: newAuth0},
 	{Name: "jwx", New: newJWX},
@@ -99,8 +100,16 @@ func hasScope(scope, want string) bool {
 
 // newAuthz is this library with its defaults (10,000-entry cache, 10 min
 // TTL); TinyCache makes it 16 entries.
-func newAuthz(t Target) (*Validator, error) {
-	var opts []authz.Option
+// newAuthzStdlib is authz with authz.WithStandardLibraryCrypto: every
+// signature through golang-jwt and the standard library.
+func newAuthzStdlib(t Target) (*Validator, error) {
+	return newAuthzWith(t, authz.WithStandardLibraryCrypto())
+}
+
+func newAuthz(t Target) (*Validator, error) { return newAuthzWith(t) }
+
+func newAuthzWith(t Target, extra ...authz.Option) (*Validator, error) {
+	opts := extra
 	if t.TinyCache {
 		opts = append(opts, authz.WithCache(16, time.Minute))
 	}
