@@ -3,6 +3,7 @@ module github.com/seed31d61d31/authz
 go 1.25.0
 
 require (
+	filippo.io/bigmod v0.1.0
 	filippo.io/nistec v0.0.4
 	github.com/MicahParks/jwkset v0.11.4
 	github.com/MicahParks/keyfunc/v3 v3.9.1

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -241,42 +242,58 @@ func TestIssuerAndAudienceErrorsSayWhatWasExpected(t *testing.T) {
 	}
 }
 
-// TestPreparedAndStandardLibraryAgree: an ES384 validator with prepared
-// keys (the default) and one with WithStandardLibraryCrypto give the same
-// verdict on valid, altered and forged signatures.
+// TestPreparedAndStandardLibraryAgree: validators with prepared keys (the
+// default) and with WithStandardLibraryCrypto give the same verdict on
+// valid, altered and forged ES384 and RS256 signatures.
 func TestPreparedAndStandardLibraryAgree(t *testing.T) {
-	f := newFixture(t, []string{api}, nil, authz.WithCache(0, 0))
-	stdlib, err := authz.New(f.iss.URL(), []string{api}, authz.WithClock(f.clock.Now), authz.WithCache(0, 0), authz.WithStandardLibraryCrypto())
+	otherEC, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	require.NoError(t, err)
-	t.Cleanup(stdlib.Close)
-	m := must(t)
-	good := m(f.iss.APIToken(api))
-	head, sig := good[:strings.LastIndexByte(good, '.')], good[strings.LastIndexByte(good, '.')+1:]
-	raw, err := base64.RawURLEncoding.DecodeString(sig)
+	otherRSA, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	with := func(b []byte) string { return head + "." + base64.RawURLEncoding.EncodeToString(b) }
-	tokens := map[string]string{"valid": good}
-	for i := 0; i < len(raw); i += 5 {
-		b := bytes.Clone(raw)
-		b[i] ^= 0x01
-		tokens[fmt.Sprintf("bit flipped in byte %d", i)] = with(b)
-	}
-	tokens["r and s swapped"] = with(append(bytes.Clone(raw[48:]), raw[:48]...))
-	tokens["r = s = 0"] = with(make([]byte, 96))
-	tokens["short signature"] = with(raw[:95])
-	tokens["long signature"] = with(append(bytes.Clone(raw), 0))
-	other, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	require.NoError(t, err)
-	_, claims, _ := segments(t, good)
-	tokens["signed by another key under the kid"] = forge(t, jwt.SigningMethodES384, map[string]any{"typ": "at+jwt", "kid": f.iss.KeyID()}, claims, other)
-	for name, tok := range tokens {
-		_, fast := f.v.Validate(context.Background(), tok)
-		_, slow := stdlib.Validate(context.Background(), tok)
-		assert.Equal(t, authz.OutcomeOf(slow).Name, authz.OutcomeOf(fast).Name, "%s: %v / %v", name, fast, slow)
-		if name == "valid" {
-			assert.NoError(t, fast)
-		} else {
-			assert.ErrorIs(t, fast, authz.ErrSignature, name)
-		}
+	for _, tt := range []struct {
+		alg    string
+		method jwt.SigningMethod
+		other  any
+	}{
+		{alg: "ES384", method: jwt.SigningMethodES384, other: otherEC},
+		{alg: "RS256", method: jwt.SigningMethodRS256, other: otherRSA},
+	} {
+		t.Run(tt.alg, func(t *testing.T) {
+			f := newFixture(t, []string{api}, []authztest.Option{authztest.WithAlgorithm(tt.alg)}, authz.WithCache(0, 0))
+			stdlib, err := authz.New(f.iss.URL(), []string{api}, authz.WithClock(f.clock.Now), authz.WithCache(0, 0), authz.WithStandardLibraryCrypto())
+			require.NoError(t, err)
+			t.Cleanup(stdlib.Close)
+			good := must(t)(f.iss.APIToken(api))
+			dot := strings.LastIndexByte(good, '.')
+			head := good[:dot]
+			raw, err := base64.RawURLEncoding.DecodeString(good[dot+1:])
+			require.NoError(t, err)
+			with := func(b []byte) string { return head + "." + base64.RawURLEncoding.EncodeToString(b) }
+			half := len(raw) / 2
+			tokens := map[string]string{"valid": good}
+			for i := 0; i < len(raw); i += 5 {
+				b := bytes.Clone(raw)
+				b[i] ^= 0x01
+				tokens[fmt.Sprintf("bit flipped in byte %d", i)] = with(b)
+			}
+			tokens["halves swapped"] = with(append(bytes.Clone(raw[half:]), raw[:half]...))
+			tokens["all zero"] = with(make([]byte, len(raw)))
+			tokens["all ones"] = with(bytes.Repeat([]byte{0xff}, len(raw)))
+			tokens["short signature"] = with(raw[:len(raw)-1])
+			tokens["long signature"] = with(append(bytes.Clone(raw), 0))
+			_, claims, _ := segments(t, good)
+			header, _, _ := segments(t, good)
+			tokens["signed by another key under the kid"] = forge(t, tt.method, header, claims, tt.other)
+			for name, tok := range tokens {
+				_, fast := f.v.Validate(context.Background(), tok)
+				_, slow := stdlib.Validate(context.Background(), tok)
+				assert.Equal(t, authz.OutcomeOf(slow).Name, authz.OutcomeOf(fast).Name, "%s: %v / %v", name, fast, slow)
+				if name == "valid" {
+					assert.NoError(t, fast)
+				} else {
+					assert.ErrorIs(t, fast, authz.ErrSignature, name)
+				}
+			}
+		})
 	}
 }

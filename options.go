@@ -190,11 +190,15 @@ func WithCache(maxEntries int, ttl time.Duration) Option {
 // WithStandardLibraryCrypto verifies every signature with the Go standard
 // library (crypto/ecdsa, crypto/rsa, crypto/ed25519, through golang-jwt),
 // for deployments that must use only the standard library's cryptography.
-// By default an ES384 key (Logto's default) gets a prepared verifier when
-// its key set loads: tables of multiples of the public key, about 360 KB
-// and 2 ms per key, after which a signature checks several times faster
-// than crypto/ecdsa. It uses filippo.io/nistec, the standard library's own
-// P-384 arithmetic, exported; the verdicts are the same.
+// By default keys get a prepared verifier when their key set loads, with
+// the same verdicts as the standard library:
+//   - an ES384 key (Logto's default): tables of multiples of the public
+//     key, about 360 KB and 2 ms per key, after which a signature checks
+//     about 4 times faster than crypto/ecdsa (filippo.io/nistec, the
+//     standard library's own P-384 arithmetic, exported);
+//   - an RS256, RS384 or RS512 key: its modulus, prepared once where
+//     crypto/rsa rebuilds it per signature, about 1.45 times faster
+//     (filippo.io/bigmod, the standard library's own, exported).
 func WithStandardLibraryCrypto() Option {
 	return optionFunc(func(c *config) { c.stdlibCrypto = true })
 }

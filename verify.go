@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha512"
 	"encoding/base64"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/seed31d61d31/authz/internal/es384"
 	"github.com/seed31d61d31/authz/internal/jwks"
+	"github.com/seed31d61d31/authz/internal/pkcs1"
 )
 
 // verify runs every check on a token that is not in the cache, in the
@@ -171,9 +173,14 @@ func verifySignature(set *jwks.Set, h *joseHeader, signing, sigSeg string, key a
 		return wrapError(ErrMalformed, "signature is not base64url", err)
 	}
 	alg := h.alg
-	if alg == "ES384" {
+	switch alg {
+	case "ES384":
 		if pv := set.ES384(h.kid, key); pv != nil {
 			return verifyES384(pv, signing, sig)
+		}
+	case "RS256", "RS384", "RS512":
+		if pv := set.RSA(h.kid, key); pv != nil {
+			return verifyPKCS1(pv, rsaHashes[alg], signing, sig)
 		}
 	}
 	// Every algorithm of the allow-list is one golang-jwt implements.
@@ -274,6 +281,21 @@ func quoteSafe(s string) string {
 		}
 	}
 	return strconv.Quote(s)
+}
+
+// rsaHashes are the digests of the RS* algorithms (RFC 7518 section 3.3).
+var rsaHashes = map[string]crypto.Hash{"RS256": crypto.SHA256, "RS384": crypto.SHA384, "RS512": crypto.SHA512}
+
+// verifyPKCS1 checks an RS* JWS signature over signing with a prepared
+// verifier, as golang-jwt's RS* methods do with crypto/rsa.
+func verifyPKCS1(pv *pkcs1.Verifier, hash crypto.Hash, signing string, sig []byte) *Error {
+	var digest [64]byte
+	w := hash.New()
+	w.Write(unsafe.Slice(unsafe.StringData(signing), len(signing)))
+	if !pv.Verify(hash, w.Sum(digest[:0]), sig) {
+		return newError(ErrSignature, "signature does not verify")
+	}
+	return nil
 }
 
 // verifyES384 checks an ES384 JWS signature, r || s in 48 bytes each

@@ -7,7 +7,10 @@ require (
 	github.com/stretchr/testify v1.12.1
 )
 
-require filippo.io/nistec v0.0.4 // indirect
+require (
+	filippo.io/bigmod v0.1.0 // indirect
+	filippo.io/nistec v0.0.4 // indirect
+)
 
 require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect

@@ -112,7 +112,9 @@ func (s *Set) load() (time.Duration, Event) {
 	// looks up its key: if it read the new epoch, its lookup came after the
 	// swap and cannot find a removed key; if it found a removed key, it read
 	// the old epoch, and its cache entry is void.
-	s.keys.Store(&keyMap{byKID: keys, es384: s.prepare(keys, s.keys.Load())})
+	prepared := &keyMap{byKID: keys}
+	s.prepare(prepared, s.keys.Load())
+	s.keys.Store(prepared)
 	if len(ev.Removed) > 0 {
 		s.epoch.Add(1)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/seed31d61d31/authz/internal/es384"
+	"github.com/seed31d61d31/authz/internal/pkcs1"
 )
 
 var (
@@ -57,7 +58,7 @@ type Options struct {
 	Timeout         time.Duration    // per fetch, default DefaultTimeout
 	MaxBytes        int64            // response body cap, default DefaultMaxBytes
 	AllowHTTP       bool             // accept an http:// jwks_uri from discovery, and a redirect from https to http
-	PrepareKeys     bool             // build a prepared verifier for each ES384 key when it loads
+	PrepareKeys     bool             // build a prepared verifier for each ES384 and RS* key when it loads
 	Now             func() time.Time // clock for the cooldown
 	Logger          *slog.Logger
 	// OnRefresh is called after every fetch, successful or not, from the
@@ -94,13 +95,15 @@ type Set struct {
 
 type keyMap struct {
 	byKID map[string]jwkset.JWK
-	// es384 holds the prepared verifiers of the ES384 keys, by kid
-	// (Options.PrepareKeys).
+	// es384 and rsa hold the prepared verifiers of the ES384 keys and of
+	// the RS256/RS384/RS512 keys, by kid (Options.PrepareKeys).
 	es384 map[string]*es384.Verifier
+	rsa   map[string]*pkcs1.Verifier
 }
 
-// maxPrepared bounds the keys of one set that get a prepared verifier
-// (about es384.TableBytes each). Logto publishes at most three.
+// maxPrepared bounds the keys of one set that get a prepared verifier of
+// one kind (an ES384 table is about es384.TableBytes). Logto publishes at
+// most three.
 const maxPrepared = 8
 
 type call struct {
@@ -180,6 +183,17 @@ func (s *Set) Keyfunc(ctx context.Context) jwt.Keyfunc {
 // between may have replaced it), and nil otherwise.
 func (s *Set) ES384(kid string, key any) *es384.Verifier {
 	v := s.keys.Load().es384[kid]
+	if v == nil || any(v.Key()) != key {
+		return nil
+	}
+	return v
+}
+
+// RSA returns the prepared PKCS #1 v1.5 verifier of the RSA key under kid,
+// if there is one for key, the key keyfunc returned for that kid, and nil
+// otherwise.
+func (s *Set) RSA(kid string, key any) *pkcs1.Verifier {
+	v := s.keys.Load().rsa[kid]
 	if v == nil || any(v.Key()) != key {
 		return nil
 	}

@@ -542,8 +542,8 @@ func TestKeyfuncOnlyReads(t *testing.T) {
 	assert.True(t, k1.PublicKey.Equal(key))
 }
 
-// TestPreparedES384Keys: with PrepareKeys, every ES384 key (and only
-// those) gets a prepared verifier when its set loads; a refresh that keeps
+// TestPreparedES384Keys: with PrepareKeys, every ES384 key and RS* key
+// (and only those) gets a prepared verifier when its set loads; a refresh that keeps
 // a key keeps its table; a verifier is handed out only for the very key
 // keyfunc returned.
 func TestPreparedES384Keys(t *testing.T) {
@@ -562,6 +562,8 @@ func TestPreparedES384Keys(t *testing.T) {
 	require.NotNil(t, a)
 	assert.Nil(t, ks.ES384("c", keyOf("c")), "ES256 keys use the standard library")
 	assert.Nil(t, ks.ES384("r", keyOf("r")))
+	assert.NotNil(t, ks.RSA("r", keyOf("r")), "an RSA key without alg is RS256: prepared")
+	assert.Nil(t, ks.RSA("a", keyOf("a")))
 	assert.Nil(t, ks.ES384("a", &p384a.PublicKey), "only for the key object keyfunc returns")
 	assert.Nil(t, ks.ES384("unknown", keyOf("a")))
 
@@ -573,6 +575,18 @@ func TestPreparedES384Keys(t *testing.T) {
 	require.NotNil(t, again)
 	assert.NotSame(t, a, again, "a new verifier for the new copy of the key")
 	assert.NotNil(t, ks.ES384("b", keyOf("b")))
+}
+
+// TestPSSKeysStayOnTheStandardLibrary: an RSA key published for PS256 gets
+// no PKCS #1 v1.5 verifier.
+func TestPSSKeysStayOnTheStandardLibrary(t *testing.T) {
+	s := newServer(t)
+	r := rsaKey(t)
+	s.set(200, set(jwkJSON(t, &r.PublicKey, "p", "PS256")))
+	ks := start(t, s, &fakeClock{now: time.Unix(1e9, 0)}, func(o *Options) { o.PrepareKeys = true })
+	key, err := ks.Keyfunc(context.Background())(&jwt.Token{Header: map[string]any{"kid": "p", "alg": "PS256"}})
+	require.NoError(t, err)
+	assert.Nil(t, ks.RSA("p", key))
 }
 
 func TestPreparedKeysOff(t *testing.T) {

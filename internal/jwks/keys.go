@@ -10,6 +10,7 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/seed31d61d31/authz/internal/es384"
+	"github.com/seed31d61d31/authz/internal/pkcs1"
 )
 
 // usable turns one JWK into a verification key, or says why it cannot be
@@ -102,31 +103,48 @@ func fitAlg(key any, declared string) (string, error) {
 	return declared, nil
 }
 
-// prepare returns the prepared verifiers of the ES384 keys among keys,
+// prepare fills in the prepared verifiers of m's ES384 and RS* keys,
 // reusing those of old for keys that did not change. It runs in the
 // fetching goroutine, before the new keys are stored: no request waits on
 // a table being built, except one that waits for this fetch.
-func (s *Set) prepare(keys map[string]jwkset.JWK, old *keyMap) map[string]*es384.Verifier {
+func (s *Set) prepare(m, old *keyMap) {
 	if !s.opts.PrepareKeys {
-		return nil
+		return
 	}
-	out := map[string]*es384.Verifier{}
-	for kid, jwk := range keys {
-		pub, ok := jwk.Key().(*ecdsa.PublicKey)
-		if !ok || jwk.Marshal().ALG != jwkset.AlgES384 || len(out) == maxPrepared {
-			continue
-		}
-		if prev := old.es384[kid]; prev != nil {
-			if v := prev.Reuse(pub); v != nil {
-				out[kid] = v
+	m.es384, m.rsa = map[string]*es384.Verifier{}, map[string]*pkcs1.Verifier{}
+	for kid, jwk := range m.byKID {
+		switch pub := jwk.Key().(type) {
+		case *ecdsa.PublicKey:
+			if jwk.Marshal().ALG != jwkset.AlgES384 || len(m.es384) == maxPrepared {
 				continue
 			}
+			if prev := old.es384[kid]; prev != nil {
+				if v := prev.Reuse(pub); v != nil {
+					m.es384[kid] = v
+					continue
+				}
+			}
+			if v, err := es384.New(pub); err == nil { // else the standard library decides
+				m.es384[kid] = v
+			}
+		case *rsa.PublicKey:
+			switch jwk.Marshal().ALG {
+			case jwkset.AlgRS256, jwkset.AlgRS384, jwkset.AlgRS512:
+			default:
+				continue // PSS stays on crypto/rsa
+			}
+			if len(m.rsa) == maxPrepared {
+				continue
+			}
+			if prev := old.rsa[kid]; prev != nil {
+				if v := prev.Reuse(pub); v != nil {
+					m.rsa[kid] = v
+					continue
+				}
+			}
+			if v, err := pkcs1.New(pub); err == nil {
+				m.rsa[kid] = v
+			}
 		}
-		v, err := es384.New(pub)
-		if err != nil { // not a P-384 point: the standard library decides
-			continue
-		}
-		out[kid] = v
 	}
-	return out
 }
