@@ -405,3 +405,90 @@ func decode64(seg string) string {
 func rawToken(header, claims, sig string) string {
 	return b64url([]byte(header)) + "." + b64url([]byte(claims)) + "." + sig
 }
+
+// stricter are the refusals by which authz is deliberately stricter than
+// golang-jwt's strict mode: a token golang-jwt accepts may be refused only
+// for one of them.
+var stricter = []struct {
+	kind   error
+	reason string // a part of the refusal's reason
+}{
+	{authz.ErrTokenType, ""},                        // "typ" must be at+jwt (RFC 9068)
+	{authz.ErrAlgorithm, `"crit"`},                  // no JWS extension is supported
+	{authz.ErrMalformed, "appears twice"},           // duplicate header members or claims
+	{authz.ErrMalformed, "must be valid UTF-8"},     // RFC 7515 5.2, RFC 7519 7.2
+	{authz.ErrMalformed, "header has more than"},    // at most 32 header members
+	{authz.ErrMalformed, "NumericDate"},             // numbers from 1970 to 9999 only
+	{authz.ErrMalformed, `"scope"`},                 // scope tokens without whitespace
+	{authz.ErrMalformed, "is not a string"},         // sub, client_id, jti, ... are strings
+	{authz.ErrMalformed, `"aud" is neither`},        // aud a string or an array of strings
+	{authz.ErrMalformed, `"act"`},                   // act an object
+	{authz.ErrMalformed, `"organization_id"`},       // a valid organization id
+	{authz.ErrMalformed, "must be a JSON object"},   // golang-jwt reads null claims as empty
+	{authz.ErrMalformed, "must be JSON"},            // (never seen: both need JSON)
+	{authz.ErrMalformed, `token has no "exp"`},      // exp required (golang-jwt too, here)
+	{authz.ErrAudience, "both an API resource and"}, // a token is for an API or an organization
+	{authz.ErrUnknownKey, `"kid"`},                  // kid required
+}
+
+// FuzzAgainstGolangJWT differential-tests the compact JWS parser and the
+// claim checks against golang-jwt's strict mode (strict base64, ES384 only,
+// issuer, audience, exp required, iat, same leeway), on tokens the fuzz
+// issuer signs validly whatever their header and claims bytes: every token
+// authz accepts, golang-jwt accepts with the same subject, issuer and
+// expiry; every token golang-jwt accepts and authz refuses is refused for
+// one of the stricter reasons above.
+func FuzzAgainstGolangJWT(f *testing.F) {
+	b := newByteIssuer(f)
+	v := b.validator(f, fuzzClock, []string{api})
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"ES384"}), jwt.WithStrictDecoding(), jwt.WithIssuer(b.url),
+		jwt.WithAudience(api), jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(authz.DefaultLeeway),
+		jwt.WithTimeFunc(fuzzClock))
+	key := func(*jwt.Token) (any, error) { return &b.key.PublicKey, nil }
+	header := b.header()
+	for _, s := range []struct{ header, claims string }{
+		{string(header), string(b.claims(fuzzNow, ""))},
+		{`{"alg":"ES384","kid":"` + b.kid + `"}`, string(b.claims(fuzzNow, ""))},
+		{string(header), string(b.claims(fuzzNow, `"scope":"read write"`))},
+		{string(header), string(b.claims(fuzzNow, `"sub":"twice"`))},
+		{`{"alg":"ES384","kid":"` + b.kid + `","typ":"at+jwt","typ":"JWT"}`, string(b.claims(fuzzNow, ""))},
+		{string(header), `{"iss":"` + b.url + `","aud":["` + api + `","x"],"exp":1e10}`},
+		{string(header), `{"iss":"` + b.url + `","aud":"` + api + `","exp":4102444800,"sub":"caf\u00e9"}`},
+	} {
+		f.Add([]byte(s.header), []byte(s.claims))
+	}
+	f.Fuzz(func(t *testing.T, hdr, payload []byte) {
+		if len(hdr)+len(payload) > 4096 {
+			return
+		}
+		raw := b.sign(t, hdr, payload)
+		ours, err := validateBounded(t, v, raw)
+		tok, jerr := parser.Parse(raw, key)
+		if err == nil {
+			if jerr != nil {
+				t.Fatalf("authz accepts what golang-jwt refuses (%v): header %s, claims %s", jerr, hdr, payload)
+			}
+			theirs := tok.Claims.(jwt.MapClaims)
+			if sub, _ := theirs["sub"].(string); sub != ours.Subject {
+				t.Fatalf("sub: authz %q, golang-jwt %q: claims %s", ours.Subject, sub, payload)
+			}
+			if exp, _ := theirs.GetExpirationTime(); exp == nil || !exp.Time.Equal(ours.ExpiresAt.Truncate(time.Second)) && exp.Unix() != ours.ExpiresAt.Unix() {
+				t.Fatalf("exp: authz %v, golang-jwt %v: claims %s", ours.ExpiresAt, exp, payload)
+			}
+			return
+		}
+		if jerr != nil {
+			return // both refuse
+		}
+		var e *authz.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("authz refuses with a foreign error: %v", err)
+		}
+		for _, s := range stricter {
+			if errors.Is(err, s.kind) && strings.Contains(e.Reason, s.reason) {
+				return
+			}
+		}
+		t.Fatalf("authz refuses (%v) what golang-jwt accepts, for no listed reason: header %s, claims %s", err, hdr, payload)
+	})
+}

@@ -82,7 +82,7 @@ type loadRig struct {
 func bearerHeader(h http.Header, tok string) { h.Set("Authorization", "Bearer "+tok) }
 
 // newLoadRig builds the rig with an issuer signing with alg.
-func newLoadRig(tb testing.TB, alg string) *loadRig {
+func newLoadRig(tb testing.TB, alg string, opts ...authz.Option) *loadRig {
 	tb.Helper()
 	c := newClock() // fixed: no token expires, no cooldown ends, during the run
 	iss, err := authztest.NewIssuer(authztest.WithClock(c.Now), authztest.WithAlgorithm(alg))
@@ -91,7 +91,7 @@ func newLoadRig(tb testing.TB, alg string) *loadRig {
 	}
 	tb.Cleanup(iss.Close)
 	quiet := slog.New(slog.DiscardHandler)
-	v, err := authz.New(iss.URL(), []string{api}, authz.WithClock(c.Now), authz.WithLogger(quiet))
+	v, err := authz.New(iss.URL(), []string{api}, append([]authz.Option{authz.WithClock(c.Now), authz.WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -357,6 +357,9 @@ func BenchmarkLoad(b *testing.B) {
 		benchmarkLoad(b, "alg="+alg+"/mix=valid", allValid)
 		benchmarkLoad(b, "alg="+alg+"/mix=attack", r)
 	}
+	// The ES384 attack mix with every signature through the standard
+	// library: the baseline of the prepared ES384 verifier.
+	benchmarkLoad(b, "alg=ES384/mix=attack/crypto=stdlib", newLoadRig(b, "ES384", authz.WithStandardLibraryCrypto()))
 }
 
 func benchmarkLoad(b *testing.B, name string, rig *loadRig) {
