@@ -244,11 +244,13 @@ func TestIssuerAndAudienceErrorsSayWhatWasExpected(t *testing.T) {
 
 // TestPreparedAndStandardLibraryAgree: validators with prepared keys (the
 // default) and with WithStandardLibraryCrypto give the same verdict on
-// valid, altered and forged ES384 and RS256 signatures.
+// valid, altered and forged ES384, ES256 and RS256 signatures.
 func TestPreparedAndStandardLibraryAgree(t *testing.T) {
 	otherEC, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	require.NoError(t, err)
 	otherRSA, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	otherP256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	for _, tt := range []struct {
 		alg    string
@@ -256,6 +258,7 @@ func TestPreparedAndStandardLibraryAgree(t *testing.T) {
 		other  any
 	}{
 		{alg: "ES384", method: jwt.SigningMethodES384, other: otherEC},
+		{alg: "ES256", method: jwt.SigningMethodES256, other: otherP256},
 		{alg: "RS256", method: jwt.SigningMethodRS256, other: otherRSA},
 	} {
 		t.Run(tt.alg, func(t *testing.T) {

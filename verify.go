@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"errors"
@@ -14,7 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/seed31d61d31/authz/internal/es384"
+	"github.com/seed31d61d31/authz/internal/ecverify"
 	"github.com/seed31d61d31/authz/internal/jwks"
 	"github.com/seed31d61d31/authz/internal/pkcs1"
 )
@@ -174,9 +175,9 @@ func verifySignature(set *jwks.Set, h *joseHeader, signing, sigSeg string, key a
 	}
 	alg := h.alg
 	switch alg {
-	case "ES384":
-		if pv := set.ES384(h.kid, key); pv != nil {
-			return verifyES384(pv, signing, sig)
+	case "ES384", "ES256":
+		if pv := set.ECDSA(h.kid, key); pv != nil {
+			return verifyECDSA(pv, alg == "ES384", signing, sig)
 		}
 	case "RS256", "RS384", "RS512":
 		if pv := set.RSA(h.kid, key); pv != nil {
@@ -298,16 +299,24 @@ func verifyPKCS1(pv *pkcs1.Verifier, hash crypto.Hash, signing string, sig []byt
 	return nil
 }
 
-// verifyES384 checks an ES384 JWS signature, r || s in 48 bytes each
-// (RFC 7518 section 3.4), over signing with a prepared verifier, as
-// golang-jwt's ES384 method does with crypto/ecdsa.
-func verifyES384(pv *es384.Verifier, signing string, sig []byte) *Error {
-	if len(sig) != 96 {
+// verifyECDSA checks an ES384 (or ES256) JWS signature, r || s in 48 (or
+// 32) bytes each (RFC 7518 section 3.4), over signing with a prepared
+// verifier, as golang-jwt's ES* methods do with crypto/ecdsa.
+func verifyECDSA(pv *ecverify.Verifier, p384 bool, signing string, sig []byte) *Error {
+	in := unsafe.Slice(unsafe.StringData(signing), len(signing))
+	var digest [48]byte
+	size := 32
+	if p384 {
+		size, digest = 48, sha512.Sum384(in)
+	} else {
+		d := sha256.Sum256(in)
+		copy(digest[:], d[:])
+	}
+	if len(sig) != 2*size {
 		return newError(ErrSignature, "signature does not verify")
 	}
-	hash := sha512.Sum384(unsafe.Slice(unsafe.StringData(signing), len(signing)))
-	r, s := new(big.Int).SetBytes(sig[:48]), new(big.Int).SetBytes(sig[48:])
-	if !pv.Verify(hash[:], r, s) {
+	r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
+	if !pv.Verify(digest[:size], r, s) {
 		return newError(ErrSignature, "signature does not verify")
 	}
 	return nil

@@ -25,7 +25,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/seed31d61d31/authz/internal/es384"
+	"github.com/seed31d61d31/authz/internal/ecverify"
 	"github.com/seed31d61d31/authz/internal/pkcs1"
 )
 
@@ -58,7 +58,7 @@ type Options struct {
 	Timeout         time.Duration    // per fetch, default DefaultTimeout
 	MaxBytes        int64            // response body cap, default DefaultMaxBytes
 	AllowHTTP       bool             // accept an http:// jwks_uri from discovery, and a redirect from https to http
-	PrepareKeys     bool             // build a prepared verifier for each ES384 and RS* key when it loads
+	PrepareKeys     bool             // build a prepared verifier for each ES384, ES256 and RS* key when it loads
 	Now             func() time.Time // clock for the cooldown
 	Logger          *slog.Logger
 	// OnRefresh is called after every fetch, successful or not, from the
@@ -95,14 +95,14 @@ type Set struct {
 
 type keyMap struct {
 	byKID map[string]jwkset.JWK
-	// es384 and rsa hold the prepared verifiers of the ES384 keys and of
-	// the RS256/RS384/RS512 keys, by kid (Options.PrepareKeys).
-	es384 map[string]*es384.Verifier
-	rsa   map[string]*pkcs1.Verifier
+	// ec and rsa hold the prepared verifiers of the ES384 and ES256 keys
+	// and of the RS256/RS384/RS512 keys, by kid (Options.PrepareKeys).
+	ec  map[string]*ecverify.Verifier
+	rsa map[string]*pkcs1.Verifier
 }
 
 // maxPrepared bounds the keys of one set that get a prepared verifier of
-// one kind (an ES384 table is about es384.TableBytes). Logto publishes at
+// one kind (an ES384 table is about ecverify.P384TableBytes). Logto publishes at
 // most three.
 const maxPrepared = 8
 
@@ -178,11 +178,11 @@ func (s *Set) Keyfunc(ctx context.Context) jwt.Keyfunc {
 	return s.kf.KeyfuncCtx(ctx)
 }
 
-// ES384 returns the prepared verifier of the ES384 key under kid, if there
-// is one for key, the key keyfunc returned for that kid (a refresh in
-// between may have replaced it), and nil otherwise.
-func (s *Set) ES384(kid string, key any) *es384.Verifier {
-	v := s.keys.Load().es384[kid]
+// ECDSA returns the prepared verifier of the ES384 or ES256 key under kid,
+// if there is one for key, the key keyfunc returned for that kid (a refresh
+// in between may have replaced it), and nil otherwise.
+func (s *Set) ECDSA(kid string, key any) *ecverify.Verifier {
+	v := s.keys.Load().ec[kid]
 	if v == nil || any(v.Key()) != key {
 		return nil
 	}

@@ -542,39 +542,40 @@ func TestKeyfuncOnlyReads(t *testing.T) {
 	assert.True(t, k1.PublicKey.Equal(key))
 }
 
-// TestPreparedES384Keys: with PrepareKeys, every ES384 key and RS* key
-// (and only those) gets a prepared verifier when its set loads; a refresh that keeps
+// TestPreparedKeys: with PrepareKeys, every ES384, ES256 and RS* key (and
+// only those) gets a prepared verifier when its set loads; a refresh that keeps
 // a key keeps its table; a verifier is handed out only for the very key
 // keyfunc returned.
-func TestPreparedES384Keys(t *testing.T) {
+func TestPreparedKeys(t *testing.T) {
 	s := newServer(t)
-	p384a, p384b, p256 := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P384()), ecKey(t, elliptic.P256())
+	p384a, p384b, p256, p521 := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P384()), ecKey(t, elliptic.P256()), ecKey(t, elliptic.P521())
 	r := rsaKey(t)
-	s.set(200, set(jwkJSON(t, &p384a.PublicKey, "a", "ES384"), jwkJSON(t, &p256.PublicKey, "c", "ES256"), jwkJSON(t, &r.PublicKey, "r", "")))
+	s.set(200, set(jwkJSON(t, &p384a.PublicKey, "a", "ES384"), jwkJSON(t, &p256.PublicKey, "c", "ES256"), jwkJSON(t, &p521.PublicKey, "e", "ES512"), jwkJSON(t, &r.PublicKey, "r", "")))
 	clock := &fakeClock{now: time.Unix(1e9, 0)}
 	ks := start(t, s, clock, func(o *Options) { o.PrepareKeys = true })
 	keyOf := func(kid string) any {
-		key, err := ks.Keyfunc(context.Background())(&jwt.Token{Header: map[string]any{"kid": kid, "alg": map[string]string{"a": "ES384", "b": "ES384", "c": "ES256", "r": "RS256"}[kid]}})
+		key, err := ks.Keyfunc(context.Background())(&jwt.Token{Header: map[string]any{"kid": kid, "alg": map[string]string{"a": "ES384", "b": "ES384", "c": "ES256", "e": "ES512", "r": "RS256"}[kid]}})
 		require.NoError(t, err)
 		return key
 	}
-	a := ks.ES384("a", keyOf("a"))
+	a := ks.ECDSA("a", keyOf("a"))
 	require.NotNil(t, a)
-	assert.Nil(t, ks.ES384("c", keyOf("c")), "ES256 keys use the standard library")
-	assert.Nil(t, ks.ES384("r", keyOf("r")))
+	assert.NotNil(t, ks.ECDSA("c", keyOf("c")), "ES256 keys are prepared too")
+	assert.Nil(t, ks.ECDSA("e", keyOf("e")), "ES512 keys use the standard library")
+	assert.Nil(t, ks.ECDSA("r", keyOf("r")))
 	assert.NotNil(t, ks.RSA("r", keyOf("r")), "an RSA key without alg is RS256: prepared")
 	assert.Nil(t, ks.RSA("a", keyOf("a")))
-	assert.Nil(t, ks.ES384("a", &p384a.PublicKey), "only for the key object keyfunc returns")
-	assert.Nil(t, ks.ES384("unknown", keyOf("a")))
+	assert.Nil(t, ks.ECDSA("a", &p384a.PublicKey), "only for the key object keyfunc returns")
+	assert.Nil(t, ks.ECDSA("unknown", keyOf("a")))
 
 	s.set(200, set(jwkJSON(t, &p384a.PublicKey, "a", "ES384"), jwkJSON(t, &p384b.PublicKey, "b", "ES384")))
 	clock.Add(2 * time.Minute)
 	_, err := ks.KeyRead(context.Background(), "b") // a refresh
 	require.NoError(t, err)
-	again := ks.ES384("a", keyOf("a"))
+	again := ks.ECDSA("a", keyOf("a"))
 	require.NotNil(t, again)
 	assert.NotSame(t, a, again, "a new verifier for the new copy of the key")
-	assert.NotNil(t, ks.ES384("b", keyOf("b")))
+	assert.NotNil(t, ks.ECDSA("b", keyOf("b")))
 }
 
 // TestPSSKeysStayOnTheStandardLibrary: an RSA key published for PS256 gets
@@ -596,5 +597,5 @@ func TestPreparedKeysOff(t *testing.T) {
 	ks := start(t, s, &fakeClock{now: time.Unix(1e9, 0)})
 	key, err := ks.Keyfunc(context.Background())(&jwt.Token{Header: map[string]any{"kid": "a", "alg": "ES384"}})
 	require.NoError(t, err)
-	assert.Nil(t, ks.ES384("a", key))
+	assert.Nil(t, ks.ECDSA("a", key))
 }

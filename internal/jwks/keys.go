@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"github.com/MicahParks/jwkset"
-	"github.com/seed31d61d31/authz/internal/es384"
+	"github.com/seed31d61d31/authz/internal/ecverify"
 	"github.com/seed31d61d31/authz/internal/pkcs1"
 )
 
@@ -103,7 +103,7 @@ func fitAlg(key any, declared string) (string, error) {
 	return declared, nil
 }
 
-// prepare fills in the prepared verifiers of m's ES384 and RS* keys,
+// prepare fills in the prepared verifiers of m's ES384, ES256 and RS* keys,
 // reusing those of old for keys that did not change. It runs in the
 // fetching goroutine, before the new keys are stored: no request waits on
 // a table being built, except one that waits for this fetch.
@@ -111,21 +111,21 @@ func (s *Set) prepare(m, old *keyMap) {
 	if !s.opts.PrepareKeys {
 		return
 	}
-	m.es384, m.rsa = map[string]*es384.Verifier{}, map[string]*pkcs1.Verifier{}
+	m.ec, m.rsa = map[string]*ecverify.Verifier{}, map[string]*pkcs1.Verifier{}
 	for kid, jwk := range m.byKID {
 		switch pub := jwk.Key().(type) {
 		case *ecdsa.PublicKey:
-			if jwk.Marshal().ALG != jwkset.AlgES384 || len(m.es384) == maxPrepared {
-				continue
+			if alg := jwk.Marshal().ALG; alg != jwkset.AlgES384 && alg != jwkset.AlgES256 || len(m.ec) == maxPrepared {
+				continue // ES512 stays on crypto/ecdsa
 			}
-			if prev := old.es384[kid]; prev != nil {
+			if prev := old.ec[kid]; prev != nil {
 				if v := prev.Reuse(pub); v != nil {
-					m.es384[kid] = v
+					m.ec[kid] = v
 					continue
 				}
 			}
-			if v, err := es384.New(pub); err == nil { // else the standard library decides
-				m.es384[kid] = v
+			if v, err := ecverify.New(pub); err == nil { // else the standard library decides
+				m.ec[kid] = v
 			}
 		case *rsa.PublicKey:
 			switch jwk.Marshal().ALG {
