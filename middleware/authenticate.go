@@ -29,6 +29,10 @@ func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 	// that refuses) fails open when the second is forgotten, as
 	// go-chi/jwtauth users have found.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.isPreflight(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if _, r, ok := m.authenticate(w, r); ok {
 			next.ServeHTTP(w, r)
 		}

@@ -32,7 +32,18 @@ func (m *Middleware) bearerToken(r *http.Request) (authz.Token, *authz.Error) {
 			if !m.allowQuery {
 				return "", invalidRequest("the access token is in the URI query, which this API does not accept; send it in the Authorization header")
 			}
-			if tok, err = addToken(tok, vals, "query parameter"); err != nil {
+			if tok, err = addToken(tok, vals, "the access_token query parameter"); err != nil {
+				return "", err
+			}
+		}
+	}
+	if m.cookie != "" {
+		if cookies := r.CookiesNamed(m.cookie); len(cookies) > 0 {
+			vals := make([]string, len(cookies))
+			for i, c := range cookies {
+				vals[i] = c.Value
+			}
+			if tok, err = addToken(tok, vals, "the "+m.cookie+" cookie"); err != nil {
 				return "", err
 			}
 		}
@@ -42,7 +53,7 @@ func (m *Middleware) bearerToken(r *http.Request) (authz.Token, *authz.Error) {
 			return "", invalidRequest("the request body is not a valid application/x-www-form-urlencoded form")
 		}
 		if vals, ok := r.PostForm[tokenParam]; ok {
-			if tok, err = addToken(tok, vals, "form field"); err != nil {
+			if tok, err = addToken(tok, vals, "the access_token form field"); err != nil {
 				return "", err
 			}
 		}
@@ -69,9 +80,9 @@ func addToken(tok authz.Token, vals []string, method string) (authz.Token, *auth
 	case tok != "":
 		return "", invalidRequest("the request carries more than one access token (RFC 6750 allows one method per request)")
 	case len(vals) != 1:
-		return "", invalidRequest("the access_token " + method + " is repeated")
+		return "", invalidRequest(method + " is repeated")
 	case vals[0] == "":
-		return "", invalidRequest("the access_token " + method + " is empty")
+		return "", invalidRequest(method + " is empty")
 	}
 	return authz.Token(vals[0]), nil
 }
@@ -84,4 +95,15 @@ func isFormPost(r *http.Request) bool {
 	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return err == nil && ct == "application/x-www-form-urlencoded"
+}
+
+// isPreflight reports whether r is a CORS preflight that AllowPreflight
+// lets through: OPTIONS, with Origin and Access-Control-Request-Method, and
+// no credentials (no Authorization header, no token cookie).
+func (m *Middleware) isPreflight(r *http.Request) bool {
+	if !m.preflight || r.Method != http.MethodOptions || r.Header.Get("Origin") == "" ||
+		r.Header.Get("Access-Control-Request-Method") == "" || len(r.Header.Values("Authorization")) > 0 {
+		return false
+	}
+	return m.cookie == "" || len(r.CookiesNamed(m.cookie)) == 0
 }

@@ -50,11 +50,21 @@
 // "Bearer", in any case, one or more spaces, then exactly one token. A
 // header with another scheme (Basic, DPoP) counts as no bearer token.
 // [AllowQueryToken] and [AllowFormToken] also accept the access_token
-// query parameter and form field (sections 2.3 and 2.2). A request with
+// query parameter and form field (sections 2.3 and 2.2), and
+// [AllowCookieToken] a cookie, for same-site web applications. A request with
 // two tokens (two Authorization headers, "Bearer a, Bearer b", a header and
 // a query parameter), with a token in the query while that is not allowed,
 // with an empty Authorization header, or with "Bearer" and no token is
 // malformed.
+//
+// # Browsers (CORS)
+//
+// A cross-origin call from a browser with an Authorization header is
+// preceded by a preflight, an OPTIONS request without credentials. Put
+// the CORS middleware around the authz middleware, and it answers
+// preflights before they reach authz. If it must sit inside (or handlers
+// answer preflights themselves), [AllowPreflight] lets preflights through
+// without a token, and nothing else.
 //
 // # Responses
 //

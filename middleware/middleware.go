@@ -25,6 +25,8 @@ type Middleware struct {
 	log        *slog.Logger
 	allowQuery bool
 	allowForm  bool
+	cookie     string // the token cookie's name (AllowCookieToken), or ""
+	preflight  bool   // AllowPreflight
 	// realm is the realm parameter of every challenge, `realm="api"`, or ""
 	// for none.
 	realm string
@@ -60,6 +62,8 @@ func New(v *authz.Validator, opts ...Option) (*Middleware, error) {
 		log:        c.logger,
 		allowQuery: c.allowQuery,
 		allowForm:  c.allowForm,
+		cookie:     c.cookie,
+		preflight:  c.preflight,
 
 		resourceMetadata: c.resourceMetadata,
 		observer:         c.observer,

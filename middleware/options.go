@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/header"
 	"github.com/seed31d61d31/authz/internal/options"
 )
 
@@ -16,6 +17,10 @@ type config struct {
 	logger     *slog.Logger
 	allowQuery bool
 	allowForm  bool
+	// cookie is the name of the cookie that may carry the token, or "".
+	cookie string
+	// preflight lets CORS preflights through (AllowPreflight).
+	preflight bool
 	// resourceMetadata is the resource_metadata attribute of every
 	// challenge, `resource_metadata="<url>"`, or "" for none.
 	resourceMetadata string
@@ -100,6 +105,46 @@ func AllowQueryToken() Option {
 // finds it in r.PostForm and r.Body is already consumed.
 func AllowFormToken() Option {
 	return optionFunc(func(c *config) { c.allowForm = true })
+}
+
+// AllowCookieToken also accepts the token in the cookie name, for a
+// same-site web application that keeps its access token in an HttpOnly
+// cookie. Off by default: cookies are then never read. A request that
+// carries the token both in the cookie and in the Authorization header (or
+// in the cookie twice, or in an empty cookie) is refused with 400
+// invalid_request.
+//
+// A cookie is sent by the browser with every request to the site, also
+// those another site makes it send: a cookie-borne token is open to
+// cross-site request forgery unless the cookie is SameSite=Strict (or Lax,
+// for requests that change nothing) and the API is same-site with the web
+// application. Never use it for an API called cross-site. name must be a
+// valid cookie name (an RFC 9110 token); New fails otherwise.
+func AllowCookieToken(name string) Option {
+	return optionFunc(func(c *config) {
+		if !header.ValidName(name) {
+			c.Fail("middleware: ", "AllowCookieToken(%q): not a valid cookie name", name)
+			return
+		}
+		c.cookie = name
+	})
+}
+
+// AllowPreflight lets CORS preflight requests through to the next handler
+// without a token: an OPTIONS request with an Origin and an
+// Access-Control-Request-Method header, and no credentials at all (no
+// Authorization header and no token cookie), as browsers send before a
+// cross-origin request with an Authorization header. Every other request,
+// other OPTIONS requests included, needs a valid token as before. Off by
+// default: a preflight is then refused with 401, since it carries no
+// credentials.
+//
+// It is needed only when the CORS middleware sits inside the authz
+// middleware, or handlers answer preflights themselves; a CORS middleware
+// wrapped around the authz middleware answers preflights before they reach
+// it. The handler that receives a preflight sees no claims in its context.
+func AllowPreflight() Option {
+	return optionFunc(func(c *config) { c.preflight = true })
 }
 
 // WithResourceMetadata makes every WWW-Authenticate challenge carry

@@ -53,6 +53,10 @@ func (m *Middleware) Enforce(p *authz.Policy) func(http.Handler) http.Handler {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if m.isPreflight(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			h, _ := mux.Handler(r)
 			rh, ok := h.(*ruleHandler)
 			if !ok {

@@ -115,6 +115,10 @@ func (m *Middleware) guard(fn string, req authz.Requirement, org func(*http.Requ
 // guard's requirement.
 func (g *guard) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.m.isPreflight(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		c, r, ok := g.m.authenticate(w, r)
 		if ok && g.authorize(w, r, c) {
 			next.ServeHTTP(w, r)
