@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,7 @@ type config struct {
 
 	listener    net.Listener // from WithListener; nil means a new 127.0.0.1 listener
 	listenerSet bool         // WithListener was given, even with nil
+	hosts       []string     // from WithHosts; nil answers every Host
 }
 
 // Option configures [NewIssuer]. Options are created by the With functions
@@ -72,6 +74,17 @@ func WithAlgorithm(alg string) Option {
 // [time.Now]. [NewIssuer] returns an error for a nil function.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now = now })
+}
+
+// WithHosts makes the issuer answer only requests whose Host header is one
+// of hosts ("127.0.0.1:7080", "localhost:7080"), compared case-insensitively,
+// and refuse the others with 421 Misdirected Request. A local issuer that
+// hands out tokens for fixed client secrets needs it: after a DNS
+// rebinding, a web page the developer opens would otherwise be same-origin
+// with the issuer and could read the tokens it mints. By default every
+// Host is answered.
+func WithHosts(hosts ...string) Option {
+	return optionFunc(func(c *config) { c.hosts = append([]string(nil), hosts...) })
 }
 
 // NewIssuer generates a signing key and starts an issuer on a new
@@ -112,13 +125,17 @@ func newIssuer(cfg config) (*Issuer, error) {
 	i := &Issuer{mux: mux, alg: cfg.alg, algo: algo, now: cfg.now, current: key}
 	mux.HandleFunc("GET /oidc/.well-known/openid-configuration", i.serveDiscovery)
 	mux.HandleFunc("GET /oidc/jwks", i.serveJWKS)
+	var handler http.Handler = mux
+	if cfg.hosts != nil {
+		handler = onlyHosts(cfg.hosts, mux)
+	}
 	if cfg.listener != nil {
-		i.server = httptest.NewUnstartedServer(mux)
+		i.server = httptest.NewUnstartedServer(handler)
 		_ = i.server.Listener.Close() // the 127.0.0.1 listener it made
 		i.server.Listener = cfg.listener
 		i.server.Start()
 	} else {
-		i.server = httptest.NewServer(mux)
+		i.server = httptest.NewServer(handler)
 	}
 	i.url = i.server.URL + "/oidc"
 	return i, nil
@@ -263,4 +280,18 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
+}
+
+// onlyHosts answers the requests for one of hosts with next, and the
+// others with 421 Misdirected Request (RFC 9110 section 15.5.20).
+func onlyHosts(hosts []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, h := range hosts {
+			if strings.EqualFold(r.Host, h) {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.Error(w, "this issuer does not serve that host", http.StatusMisdirectedRequest)
+	})
 }

@@ -862,3 +862,22 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	assert.Equal(t, 20, iss.JWKSRequests())
 }
+
+func TestWithHosts(t *testing.T) {
+	iss, err := authztest.NewIssuer(authztest.WithHosts("issuer.test:443", "localhost:8080"))
+	require.NoError(t, err)
+	t.Cleanup(iss.Close)
+	status := func(host string) int {
+		req, err := http.NewRequest("GET", iss.JWKSURL(), nil)
+		require.NoError(t, err)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusOK, status("issuer.test:443"))
+	assert.Equal(t, http.StatusOK, status("LocalHost:8080"))
+	assert.Equal(t, http.StatusMisdirectedRequest, status("evil.test"))
+	assert.Equal(t, http.StatusMisdirectedRequest, status(strings.TrimPrefix(iss.URL(), "http://")[:len(strings.TrimPrefix(iss.URL(), "http://"))-len("/oidc")]), "only the names given")
+}

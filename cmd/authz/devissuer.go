@@ -28,7 +28,7 @@ func devIssuerFlags(fs *flag.FlagSet) *devIssuerOptions {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:7080", "listen on `HOST:PORT` (port 0 picks a free port); the issuer URL is\nhttp://HOST:PORT/oidc")
 	fs.StringVar(&o.clientsFile, "clients", "", "read the clients and their grants from JSON `FILE` (default: the\nbuilt-in clients below)")
 	fs.StringVar(&o.alg, "alg", "ES384", "sign with `ALG`: ES384 (Logto's default), ES256, ES512 or RS256")
-	fs.BoolVar(&o.public, "insecure-public", false, "allow a non-loopback --addr: anyone who can reach it can mint tokens")
+	fs.BoolVar(&o.public, "insecure-public", false, "allow a non-loopback --addr, and answer any Host header (by default\nonly the listen address and localhost:PORT, against DNS rebinding):\nanyone who can reach it can mint tokens")
 	fs.BoolVar(&o.printDefaults, "print-default-clients", false, "print the built-in clients file and exit")
 	return o
 }
@@ -131,7 +131,14 @@ func runDevIssuer(ctx context.Context, args []string, s streams) int {
 		_ = l.Close()
 		return usageError(s, "dev-issuer", "%s", msg)
 	}
-	iss, err := authztest.NewIssuer(authztest.WithListener(l), authztest.WithAlgorithm(strings.ToUpper(o.alg)))
+	opts := []authztest.Option{authztest.WithListener(l), authztest.WithAlgorithm(strings.ToUpper(o.alg))}
+	if !o.public {
+		// Only the names the developer's own tools use: a DNS-rebound name
+		// would make a web page same-origin with the issuer.
+		_, port, _ := net.SplitHostPort(l.Addr().String())
+		opts = append(opts, authztest.WithHosts(l.Addr().String(), net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)))
+	}
+	iss, err := authztest.NewIssuer(opts...)
 	if err != nil { // NewIssuer closed l
 		fmt.Fprintf(s.stderr, "authz dev-issuer: %v\n", err)
 		return exitFailure

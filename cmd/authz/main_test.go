@@ -1008,3 +1008,32 @@ func TestDevIssuerPortInUse(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "address already in use")
 }
+
+// TestDevIssuerRefusesForeignHosts: the dev issuer answers only the names
+// of its own address (after a DNS rebinding, a web page would otherwise be
+// same-origin with it and read the tokens it mints), unless
+// --insecure-public.
+func TestDevIssuerRefusesForeignHosts(t *testing.T) {
+	get := func(t *testing.T, url, host string) int {
+		req, err := http.NewRequest("GET", url+"/jwks", nil)
+		require.NoError(t, err)
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	d := startDevIssuer(t)
+	port := d.url[strings.LastIndexByte(d.url[:len(d.url)-len("/oidc")], ':')+1 : len(d.url)-len("/oidc")]
+	assert.Equal(t, http.StatusOK, get(t, d.url, ""))
+	assert.Equal(t, http.StatusOK, get(t, d.url, "localhost:"+port))
+	assert.Equal(t, http.StatusOK, get(t, d.url, "LOCALHOST:"+port))
+	assert.Equal(t, http.StatusMisdirectedRequest, get(t, d.url, "evil.example.com"))
+	assert.Equal(t, http.StatusMisdirectedRequest, get(t, d.url, "evil.example.com:"+port))
+	assert.Equal(t, http.StatusMisdirectedRequest, get(t, d.url, "localhost:1"))
+
+	public := startDevIssuer(t, "--insecure-public")
+	assert.Equal(t, http.StatusOK, get(t, public.url, "evil.example.com"), "--insecure-public answers any Host")
+}
