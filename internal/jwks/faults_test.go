@@ -157,6 +157,7 @@ func startFaultSet(t *testing.T, fs *faultServer, transport *http.Transport, clo
 	ks, err := New(opts)
 	require.NoError(t, err, "New never fails because of the endpoint")
 	<-attempted
+	waitIdle(ks)
 	return ks
 }
 

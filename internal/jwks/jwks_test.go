@@ -130,7 +130,23 @@ func start(t *testing.T, s *server, clock *fakeClock, mod ...func(*Options)) *Se
 	require.NoError(t, err)
 	t.Cleanup(ks.Close)
 	<-attempted
+	waitIdle(ks)
 	return ks
+}
+
+// waitIdle waits until no fetch is in flight: OnRefresh runs inside the
+// fetch, before the fetch is marked done, and a refresh started before
+// that would join the fetch that just ended.
+func waitIdle(ks *Set) {
+	for {
+		ks.mu.Lock()
+		idle := ks.inflight == nil
+		ks.mu.Unlock()
+		if idle {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // afterFirstFetch makes opts report the end of the first fetch, successful
