@@ -190,17 +190,20 @@ func WithCache(maxEntries int, ttl time.Duration) Option {
 // WithStandardLibraryCrypto verifies every signature with the Go standard
 // library (crypto/ecdsa, crypto/rsa, crypto/ed25519, through golang-jwt),
 // for deployments that must use only the standard library's cryptography.
-// By default keys get a prepared verifier when their key set loads, with
-// the same verdicts as the standard library:
+// By default keys get a prepared verifier, with the same verdicts as the
+// standard library:
 //   - an ES384 key (Logto's default) or ES256 key: tables of multiples of
 //     the public key (about 360 KB and 2 ms per ES384 key, 165 KB and
 //     0.6 ms per ES256 key), after which a signature checks about 4.5
 //     (ES384) or 1.8 (ES256) times faster than crypto/ecdsa
 //     (filippo.io/nistec, the standard library's own arithmetic,
-//     exported);
-//   - an RS256, RS384 or RS512 key: its modulus, prepared once where
-//     crypto/rsa rebuilds it per signature, about 1.45 times faster
-//     (filippo.io/bigmod, the standard library's own, exported).
+//     exported). Tables are built only for keys that tokens name, at most
+//     8 per issuer, in the background on a key's first use (crypto/ecdsa
+//     checks its signatures until then), and kept while the key stays in
+//     the JWKS;
+//   - an RS256, RS384 or RS512 key: its modulus, prepared when its key set
+//     loads where crypto/rsa rebuilds it per signature, about 1.45 times
+//     faster (filippo.io/bigmod, the standard library's own, exported).
 func WithStandardLibraryCrypto() Option {
 	return optionFunc(func(c *config) { c.stdlibCrypto = true })
 }

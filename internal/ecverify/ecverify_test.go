@@ -359,7 +359,8 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-// BenchmarkNew is the cost of a key's table, paid when its key set loads.
+// BenchmarkNew is the cost of a key's table, paid once per key, in the
+// background, after a token first names it.
 func BenchmarkNew(b *testing.B) {
 	for _, cv := range curves {
 		k := newKeyOn(b, cv.curve)

@@ -14,6 +14,7 @@ package jwks
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,7 +59,7 @@ type Options struct {
 	Timeout         time.Duration    // per fetch, default DefaultTimeout
 	MaxBytes        int64            // response body cap, default DefaultMaxBytes
 	AllowHTTP       bool             // accept an http:// jwks_uri from discovery, and a redirect from https to http
-	PrepareKeys     bool             // build a prepared verifier for each ES384, ES256 and RS* key when it loads
+	PrepareKeys     bool             // prepared verifiers for ES384, ES256 (on a key's first use) and RS* keys (when they load)
 	Now             func() time.Time // clock for the cooldown
 	Logger          *slog.Logger
 	// OnRefresh is called after every fetch, successful or not, from the
@@ -89,6 +90,7 @@ type Set struct {
 
 	url       string        // resolved JWKS URL; only the fetching goroutine touches it
 	done      chan struct{} // closed by Close
+	buildMu   sync.Mutex    // see build
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 }
@@ -97,8 +99,18 @@ type keyMap struct {
 	byKID map[string]jwkset.JWK
 	// ec and rsa hold the prepared verifiers of the ES384 and ES256 keys
 	// and of the RS256/RS384/RS512 keys, by kid (Options.PrepareKeys).
-	ec  map[string]*ecverify.Verifier
+	ec  map[string]*ecSlot
 	rsa map[string]*pkcs1.Verifier
+}
+
+// ecSlot is where the prepared verifier of one ES384 or ES256 key goes. A
+// table costs hundreds of kilobytes (ecverify.P384TableBytes), so it is
+// built only for a key that tokens name: in the background, the first time
+// one does. Until it is ready, that key's signatures go to crypto/ecdsa.
+type ecSlot struct {
+	pub     *ecdsa.PublicKey
+	v       atomic.Pointer[ecverify.Verifier]
+	started atomic.Bool // a build was started, or v was carried over
 }
 
 // maxPrepared bounds the keys of one set that get a prepared verifier of
@@ -145,7 +157,11 @@ func New(opts Options) (*Set, error) {
 
 // Close stops background work and waits for it to end.
 func (s *Set) Close() {
-	s.closeOnce.Do(func() { close(s.done) })
+	s.closeOnce.Do(func() {
+		s.buildMu.Lock()
+		close(s.done)
+		s.buildMu.Unlock()
+	})
 	s.wg.Wait()
 }
 
@@ -180,13 +196,39 @@ func (s *Set) Keyfunc(ctx context.Context) jwt.Keyfunc {
 
 // ECDSA returns the prepared verifier of the ES384 or ES256 key under kid,
 // if there is one for key, the key keyfunc returned for that kid (a refresh
-// in between may have replaced it), and nil otherwise.
+// in between may have replaced it), and nil otherwise. The first call for
+// a key starts building its verifier in the background and returns nil:
+// the caller verifies with the standard library meanwhile, and no request
+// ever waits for a table.
 func (s *Set) ECDSA(kid string, key any) *ecverify.Verifier {
-	v := s.keys.Load().ec[kid]
-	if v == nil || any(v.Key()) != key {
+	slot := s.keys.Load().ec[kid]
+	if slot == nil || any(slot.pub) != key {
 		return nil
 	}
-	return v
+	if v := slot.v.Load(); v != nil {
+		return v
+	}
+	if slot.started.CompareAndSwap(false, true) {
+		s.build(slot)
+	}
+	return nil
+}
+
+// build computes slot's verifier in a goroutine of its own, unless the set
+// is closed. buildMu orders the WaitGroup's Add before Close's Wait.
+func (s *Set) build(slot *ecSlot) {
+	s.buildMu.Lock()
+	defer s.buildMu.Unlock()
+	if s.closed() {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if v, err := ecverify.New(slot.pub); err == nil { // else the standard library decides
+			slot.v.Store(v)
+		}
+	}()
 }
 
 // RSA returns the prepared PKCS #1 v1.5 verifier of the RSA key under kid,

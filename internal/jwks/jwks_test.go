@@ -20,6 +20,7 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/seed31d61d31/authz/internal/ecverify"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -559,9 +560,10 @@ func TestKeyfuncOnlyReads(t *testing.T) {
 }
 
 // TestPreparedKeys: with PrepareKeys, every ES384, ES256 and RS* key (and
-// only those) gets a prepared verifier when its set loads; a refresh that keeps
-// a key keeps its table; a verifier is handed out only for the very key
-// keyfunc returned.
+// only those) gets a prepared verifier: an RSA key when its set loads, an
+// EC key in the background after its first use, until which the caller
+// gets nil (the standard library); a refresh that keeps a key keeps its
+// table; a verifier is handed out only for the very key keyfunc returned.
 func TestPreparedKeys(t *testing.T) {
 	s := newServer(t)
 	p384a, p384b, p256, p521 := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P384()), ecKey(t, elliptic.P256()), ecKey(t, elliptic.P521())
@@ -574,12 +576,13 @@ func TestPreparedKeys(t *testing.T) {
 		require.NoError(t, err)
 		return key
 	}
-	a := ks.ECDSA("a", keyOf("a"))
-	require.NotNil(t, a)
-	assert.NotNil(t, ks.ECDSA("c", keyOf("c")), "ES256 keys are prepared too")
+	assert.Nil(t, ks.ECDSA("a", keyOf("a")), "the first use only starts the build")
+	a := waitPrepared(t, ks, "a", keyOf("a"))
+	assert.Nil(t, ks.ECDSA("c", keyOf("c")))
+	waitPrepared(t, ks, "c", keyOf("c")) // ES256 keys are prepared too
 	assert.Nil(t, ks.ECDSA("e", keyOf("e")), "ES512 keys use the standard library")
 	assert.Nil(t, ks.ECDSA("r", keyOf("r")))
-	assert.NotNil(t, ks.RSA("r", keyOf("r")), "an RSA key without alg is RS256: prepared")
+	assert.NotNil(t, ks.RSA("r", keyOf("r")), "an RSA key without alg is RS256: prepared when it loads")
 	assert.Nil(t, ks.RSA("a", keyOf("a")))
 	assert.Nil(t, ks.ECDSA("a", &p384a.PublicKey), "only for the key object keyfunc returns")
 	assert.Nil(t, ks.ECDSA("unknown", keyOf("a")))
@@ -589,9 +592,42 @@ func TestPreparedKeys(t *testing.T) {
 	_, err := ks.KeyRead(context.Background(), "b") // a refresh
 	require.NoError(t, err)
 	again := ks.ECDSA("a", keyOf("a"))
-	require.NotNil(t, again)
+	require.NotNil(t, again, "an unchanged key keeps its table across a refresh, ready at once")
 	assert.NotSame(t, a, again, "a new verifier for the new copy of the key")
-	assert.NotNil(t, ks.ECDSA("b", keyOf("b")))
+	assert.Nil(t, ks.ECDSA("b", keyOf("b")), "a new key is built on its first use")
+	waitPrepared(t, ks, "b", keyOf("b"))
+}
+
+// waitPrepared waits for the background build of kid's verifier, started
+// by an earlier ECDSA call, and returns it.
+func waitPrepared(t *testing.T, ks *Set, kid string, key any) *ecverify.Verifier {
+	t.Helper()
+	var v *ecverify.Verifier
+	require.Eventually(t, func() bool { v = ks.ECDSA(kid, key); return v != nil }, 10*time.Second, time.Millisecond, "verifier of %s", kid)
+	return v
+}
+
+// TestTablesOnlyForKeysInUse: an EC key that no token names never gets a
+// table, and a set closed before a build could start builds nothing.
+func TestTablesOnlyForKeysInUse(t *testing.T) {
+	s := newServer(t)
+	used, idle := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P384())
+	s.set(200, set(jwkJSON(t, &used.PublicKey, "used", "ES384"), jwkJSON(t, &idle.PublicKey, "idle", "ES384")))
+	ks := start(t, s, &fakeClock{now: time.Unix(1e9, 0)}, func(o *Options) { o.PrepareKeys = true })
+	key, err := ks.Keyfunc(context.Background())(&jwt.Token{Header: map[string]any{"kid": "used", "alg": "ES384"}})
+	require.NoError(t, err)
+	ks.ECDSA("used", key)
+	waitPrepared(t, ks, "used", key)
+	m := ks.keys.Load()
+	require.Len(t, m.ec, 2)
+	assert.Nil(t, m.ec["idle"].v.Load(), "no table for a key no token named")
+	assert.False(t, m.ec["idle"].started.Load())
+
+	ks.Close()
+	idleKey := m.ec["idle"].pub
+	assert.Nil(t, ks.ECDSA("idle", idleKey))
+	ks.wg.Wait() // a build started after all would end before this returns
+	assert.Nil(t, m.ec["idle"].v.Load(), "a closed set starts no build")
 }
 
 // TestPSSKeysStayOnTheStandardLibrary: an RSA key published for PS256 gets

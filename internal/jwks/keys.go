@@ -9,7 +9,6 @@ import (
 	"fmt"
 
 	"github.com/MicahParks/jwkset"
-	"github.com/seed31d61d31/authz/internal/ecverify"
 	"github.com/seed31d61d31/authz/internal/pkcs1"
 )
 
@@ -105,28 +104,31 @@ func fitAlg(key any, declared string) (string, error) {
 
 // prepare fills in the prepared verifiers of m's ES384, ES256 and RS* keys,
 // reusing those of old for keys that did not change. It runs in the
-// fetching goroutine, before the new keys are stored: no request waits on
-// a table being built, except one that waits for this fetch.
+// fetching goroutine, before the new keys are stored. An RSA verifier (the
+// modulus, about a kilobyte) is built here; an EC key only gets a slot,
+// filled on its first use (see Set.ECDSA), or at once with the table of
+// an unchanged key that had one.
 func (s *Set) prepare(m, old *keyMap) {
 	if !s.opts.PrepareKeys {
 		return
 	}
-	m.ec, m.rsa = map[string]*ecverify.Verifier{}, map[string]*pkcs1.Verifier{}
+	m.ec, m.rsa = map[string]*ecSlot{}, map[string]*pkcs1.Verifier{}
 	for kid, jwk := range m.byKID {
 		switch pub := jwk.Key().(type) {
 		case *ecdsa.PublicKey:
 			if alg := jwk.Marshal().ALG; alg != jwkset.AlgES384 && alg != jwkset.AlgES256 || len(m.ec) == maxPrepared {
 				continue // ES512 stays on crypto/ecdsa
 			}
+			slot := &ecSlot{pub: pub}
 			if prev := old.ec[kid]; prev != nil {
-				if v := prev.Reuse(pub); v != nil {
-					m.ec[kid] = v
-					continue
+				if pv := prev.v.Load(); pv != nil {
+					if v := pv.Reuse(pub); v != nil {
+						slot.v.Store(v)
+						slot.started.Store(true)
+					}
 				}
 			}
-			if v, err := ecverify.New(pub); err == nil { // else the standard library decides
-				m.ec[kid] = v
-			}
+			m.ec[kid] = slot
 		case *rsa.PublicKey:
 			switch jwk.Marshal().ALG {
 			case jwkset.AlgRS256, jwkset.AlgRS384, jwkset.AlgRS512:
