@@ -12,7 +12,7 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/lestrrat-go/httprc/v3 v3.0.6
 	github.com/lestrrat-go/jwx/v3 v3.4.0
-	github.com/seed31d61d31/authz v0.0.0
+	github.com/seed31d61d31/authz v0.1.0
 )
 
 require (

@@ -4,7 +4,7 @@ go 1.25.0
 
 require (
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/seed31d61d31/authz v0.0.0-00010101000000-000000000000
+	github.com/seed31d61d31/authz v0.1.0
 	github.com/stretchr/testify v1.12.1
 )
 

@@ -6,7 +6,7 @@ replace github.com/seed31d61d31/authz => ../..
 
 require (
 	github.com/modelcontextprotocol/go-sdk v1.8.0
-	github.com/seed31d61d31/authz v0.0.0-00010101000000-000000000000
+	github.com/seed31d61d31/authz v0.1.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/oauth2 v0.35.0
 )
