@@ -174,7 +174,7 @@ func (r *methodRule) authorize(md metadata.MD, c *authz.Claims) *authz.Error {
 // (nil before a token validated), and returns its status error.
 func (i *Interceptor) refuse(ctx context.Context, fullMethod string, err *authz.Error, c *authz.Claims) error {
 	code := codeOf(err)
-	level := slog.LevelInfo
+	level := slog.LevelDebug // see WithLogger
 	if code == unavailable {
 		level = slog.LevelWarn
 	}

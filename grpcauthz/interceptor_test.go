@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/seed31d61d31/authz"
 	"github.com/seed31d61d31/authz/authztest"
@@ -288,15 +289,23 @@ func TestClaimsAlreadyInContext(t *testing.T) {
 func TestRefusalsAreLoggedWithoutTheToken(t *testing.T) {
 	iss := newIssuer(t)
 	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var quiet bytes.Buffer // at slog's default level, Info: routine refusals log nothing
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := grpcauthz.New(newValidator(t, iss), grpcauthz.Methods{check: {AllOf: []string{"read:health"}}}, grpcauthz.WithLogger(log))
 	require.NoError(t, err)
+	b, err := grpcauthz.New(newValidator(t, iss), grpcauthz.Methods{check: {AllOf: []string{"read:health"}}}, grpcauthz.WithLogger(slog.New(slog.NewTextHandler(&quiet, nil))))
+	require.NoError(t, err)
 	client := serve(t, a)
+	quietClient := serve(t, b)
 
 	weak := must(t)(iss.APIToken(api, authztest.Subject("user-7"), authztest.Scopes("write:health")))
 	expired := must(t)(iss.APIToken(api, authztest.Expired()))
-	callCheck(t, client, bearer(weak)...)
-	callCheck(t, client, bearer(expired)...)
+	for _, c := range []grpc_health_v1.HealthClient{client, quietClient} {
+		assertResult(t, row{code: codes.PermissionDenied}, callCheck(t, c, bearer(weak)...))
+		assertResult(t, row{code: codes.Unauthenticated}, callCheck(t, c, bearer(expired)...))
+	}
+	assert.Empty(t, quiet.String(), "refusals are logged at Debug")
+	assert.Contains(t, buf.String(), "level=DEBUG")
 
 	out := buf.String()
 	assert.Contains(t, out, "code=PermissionDenied")

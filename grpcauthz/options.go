@@ -25,8 +25,12 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithLogger sets the logger for refused calls. Default [slog.Default].
-// Refusals are logged at [slog.LevelInfo], and those answered with
-// Unavailable (keys unavailable) at [slog.LevelWarn]; each record has the
+// Refusals are logged at [slog.LevelDebug], so that by default they are
+// not logged at all: they are routine (a token expires every hour), and at
+// a higher level any client could fill the logs with forged tokens; count
+// them with an [authz.Observer] instead. Those answered with Unavailable
+// (keys unavailable, the server's problem) are logged at [slog.LevelWarn].
+// Each record has the
 // code, the reason, the full method and, once a token validated, its
 // subject. The token is never logged. To log nothing, pass a logger with
 // [slog.DiscardHandler]. A nil logger makes New fail.

@@ -122,9 +122,12 @@
 // # Logging
 //
 // Every refusal is logged through [log/slog] ([WithLogger]; default
-// [slog.Default]): at Info for 400, 401 and 403, at Warn for 503, with the
+// [slog.Default]): at Debug for 400, 401 and 403, which are routine and
+// which any client can send at will, so a production logger at Info shows
+// none of them; at Warn for 503, the server's problem. Each record has the
 // reason, the method, the path (never the query), the route pattern and,
-// once a token validated, its subject. Tokens are never logged.
+// once a token validated, its subject. Tokens are never logged. To count
+// refusals, use an Observer ([WithObserver]).
 //
 // # Concurrency
 //

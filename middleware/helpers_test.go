@@ -91,7 +91,7 @@ func (e *env) validator(t *testing.T, audiences ...string) *authz.Validator {
 // middleware returns a Middleware over v that logs JSON to e.logs.
 func (e *env) middleware(t *testing.T, v *authz.Validator, opts ...middleware.Option) *middleware.Middleware {
 	t.Helper()
-	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
+	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m, err := middleware.New(v, append([]middleware.Option{middleware.WithLogger(logger)}, opts...)...)
 	require.NoError(t, err)
 	return m

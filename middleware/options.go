@@ -72,7 +72,11 @@ func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error))
 
 // WithLogger sets the logger for refused requests. Default [slog.Default].
 // Refusals for the client's own reasons (400, 401, 403) are logged at
-// [slog.LevelInfo], 503 (keys unavailable) at [slog.LevelWarn]; each record
+// [slog.LevelDebug], so that by default they are not logged at all: they
+// are routine (a token expires every hour), and at a higher level any
+// client could fill the logs with forged tokens; count them with an
+// [authz.Observer] instead. A 503 (keys unavailable) is the server's
+// problem and is logged at [slog.LevelWarn]. Each record
 // has the reason, the method, the path (never the query) and, once a token
 // validated, its subject. The token is never logged. To log nothing, pass a
 // logger with [slog.DiscardHandler]. A nil logger makes New fail.

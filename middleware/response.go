@@ -110,12 +110,12 @@ func description(err *authz.Error) string {
 	return strings.TrimPrefix(err.Kind.Error(), "authz: ")
 }
 
-// logRefusal logs f at Info (Warn for 503) with the reason, the request's
+// logRefusal logs f at Debug (Warn for 503: see WithLogger) with the reason, the request's
 // method, path and route, and the subject once known. Never the token, and
 // never the query, which may hold one.
 func (m *Middleware) logRefusal(r *http.Request, f refusal) {
 	status := authz.OutcomeOf(f.err).HTTPStatus
-	level := slog.LevelInfo
+	level := slog.LevelDebug
 	if status == http.StatusServiceUnavailable {
 		level = slog.LevelWarn
 	}

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed31d61d31/authz/authztest"
+	"github.com/seed31d61d31/authz/middleware"
 )
 
 // logRecord is one JSON log line.
@@ -37,9 +39,9 @@ func records(t *testing.T, logs string) []logRecord {
 	return out
 }
 
-// TestLogging: every refusal is logged with its reason, method, path,
-// route and (once known) subject, and never with the token, wherever the
-// token was.
+// TestLogging: every refusal is logged at Debug with its reason, method,
+// path, route and (once known) subject, and never with the token, wherever
+// the token was.
 func TestLogging(t *testing.T) {
 	e := newEnv(t, false)
 	m := must(t)
@@ -59,19 +61,19 @@ func TestLogging(t *testing.T) {
 	}{
 		{
 			name: "expired", target: "/documents/1", header: bearer(expired),
-			want: logRecord{Level: "INFO", Status: 401, Reason: "authz: token expired", Detail: "expired 1h0m0s ago", Path: "/documents/1"},
+			want: logRecord{Level: "DEBUG", Status: 401, Reason: "authz: token expired", Detail: "expired 1h0m0s ago", Path: "/documents/1"},
 		},
 		{
 			name: "insufficient scope", target: "/documents/2", header: bearer(noScope),
-			want: logRecord{Level: "INFO", Status: 403, Reason: "authz: insufficient scope", Detail: "missing permission read:documents", Path: "/documents/2", Sub: "user-2"},
+			want: logRecord{Level: "DEBUG", Status: 403, Reason: "authz: insufficient scope", Detail: "missing permission read:documents", Path: "/documents/2", Sub: "user-2"},
 		},
 		{
 			name: "token in the query", target: "/documents/3?access_token=" + inQuery,
-			want: logRecord{Level: "INFO", Status: 400, Reason: "authz: invalid request", Detail: "the access token is in the URI query, which this API does not accept; send it in the Authorization header", Path: "/documents/3"},
+			want: logRecord{Level: "DEBUG", Status: 400, Reason: "authz: invalid request", Detail: "the access token is in the URI query, which this API does not accept; send it in the Authorization header", Path: "/documents/3"},
 		},
 		{
 			name: "forged", target: "/documents/4", header: bearer(forged),
-			want: logRecord{Level: "INFO", Status: 401, Reason: "authz: unknown signing key", Detail: `no key in the issuer's JWKS has the token's "kid"`, Path: "/documents/4"},
+			want: logRecord{Level: "DEBUG", Status: 401, Reason: "authz: unknown signing key", Detail: `no key in the issuer's JWKS has the token's "kid"`, Path: "/documents/4"},
 		},
 	}
 	for _, tt := range tests {
@@ -112,6 +114,45 @@ func TestKeysUnavailableIsLoggedAsWarning(t *testing.T) {
 	assert.Equal(t, "WARN", got[0].Level)
 	assert.Equal(t, "authz: signing keys unavailable", got[0].Reason)
 	assert.Equal(t, 503, got[0].Status)
+}
+
+// TestRoutineRefusalsAreNotLoggedAtInfo: at slog's default level, a 401
+// or 403 logs nothing, and a 503 logs a warning.
+func TestRoutineRefusalsAreNotLoggedAtInfo(t *testing.T) {
+	for _, down := range []bool{false, true} {
+		e := newEnv(t, down)
+		var buf logBuffer
+		mw, err := middleware.New(e.apiV, middleware.WithLogger(slog.New(slog.NewJSONHandler(&buf, nil))))
+		require.NoError(t, err)
+		srv := serve(t, mw.Require("read:documents")(echo))
+		if down {
+			do(t, srv, "GET", "/", bearer(must(t)(e.iss.APIToken(api))), unavailable())
+			got := records(t, buf.String())
+			require.Len(t, got, 1)
+			assert.Equal(t, "WARN", got[0].Level)
+			continue
+		}
+		for _, tok := range []string{
+			must(t)(e.iss.APIToken(api, authztest.Expired())),
+			must(t)(e.iss.APIToken(api)), // 403: no read:documents
+			must(t)(e.iss.APIToken(api, authztest.SignedByUnknownKey())),
+		} {
+			resp, err := srv.Client().Do(requestWith(t, srv.URL, tok))
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Contains(t, []int{401, 403}, resp.StatusCode)
+		}
+		assert.Empty(t, buf.String(), "routine refusals at Info")
+	}
+}
+
+// requestWith is a GET of url carrying tok as a bearer token.
+func requestWith(t *testing.T, url, tok string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return req
 }
 
 // TestRefusalIsWrittenBeforeNext: a refused request never reaches next, and

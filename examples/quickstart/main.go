@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	serve := flags.Bool("serve", false, "keep the issuer and the API running and print ready-to-paste curl commands")
+	origin := flags.String("allow-origin", "http://localhost:3000", "the browser origin (a web app's) allowed to call the API cross-origin")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer logto.Close()
-	apiURL, shutdown, err := startAPI(logto.URL(), stderr)
+	apiURL, shutdown, err := startAPI(logto.URL(), *origin, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -90,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	fmt.Fprintf(stdout, "issuer %s\napi    %s (resource indicator %s)\n\n", logto.URL(), apiURL, api)
 	if *serve {
-		return serveCurl(ctx, logto, apiURL, stdout, stderr)
+		return serveCurl(ctx, logto, apiURL, *origin, stdout, stderr)
 	}
 	if !printTable(logto, apiURL, stdout, stderr) {
 		return 1
@@ -98,8 +99,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// startAPI serves the protected API on a free localhost port.
-func startAPI(issuer string, stderr io.Writer) (string, func(), error) {
+// startAPI serves the protected API on a free localhost port, to browsers
+// of origin too.
+func startAPI(issuer, origin string, stderr io.Writer) (string, func(), error) {
 	quiet := slog.New(slog.DiscardHandler) // the table shows every refusal
 	// One validator for both kinds of token: the routes decide which
 	// passes.
@@ -120,8 +122,15 @@ func startAPI(issuer string, stderr io.Writer) (string, func(), error) {
 
 	routes := http.NewServeMux()
 	routes.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	routes.HandleFunc("/", whoami) // every other route the policy admits
-	handler := mw.Enforce(p)(routes)
+	for _, rule := range policy {
+		if !rule.Public {
+			routes.HandleFunc(rule.Pattern, whoami)
+		}
+	}
+	// CORS goes around authz: it answers a browser's preflight (which
+	// carries no token) itself, and lets the real request through to
+	// authz.
+	handler := cors(origin, mw.Enforce(p)(routes))
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -135,6 +144,31 @@ func startAPI(issuer string, stderr io.Writer) (string, func(), error) {
 		}
 	}()
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close(); v.Close() }, nil
+}
+
+// cors lets the browser origin call next cross-origin, with a bearer
+// token: it answers preflights and marks the answers of real requests. A
+// real API would use a CORS package (github.com/rs/cors, for one) in the
+// same place.
+func cors(origin string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Origin")
+		if origin == "" || r.Header.Get("Origin") != origin {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			w.Header().Set("Access-Control-Allow-Methods", "GET, DELETE")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, X-Organization-Id")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		// The challenge of a 401 or 403, for the web app to read.
+		w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // whoami answers with who called, as the handlers of a real API would
@@ -256,7 +290,7 @@ func send(logto *authztest.Issuer, apiURL string, s scenario) (status int, chall
 }
 
 // serveCurl prints curl commands with fresh tokens and waits for ctx.
-func serveCurl(ctx context.Context, logto *authztest.Issuer, apiURL string, stdout, stderr io.Writer) int {
+func serveCurl(ctx context.Context, logto *authztest.Issuer, apiURL, origin string, stdout, stderr io.Writer) int {
 	examples := []struct {
 		comment, method, path, header string
 		token                         func() (string, error)
@@ -288,6 +322,17 @@ func serveCurl(ctx context.Context, logto *authztest.Issuer, apiURL string, stdo
 			header = " -H '" + e.header + "'"
 		}
 		fmt.Fprintf(stdout, "\n# %s\ncurl -i -X %s%s -H 'Authorization: Bearer %s' %s%s\n", e.comment, e.method, header, tok, apiURL, e.path)
+	}
+	if origin != "" {
+		tok, err := logto.APIToken(api, authztest.Scopes("read:documents"))
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "\n# a web app at %[1]s: the browser's CORS preflight (no token; answered before authz)\n"+
+			"curl -i -X OPTIONS -H 'Origin: %[1]s' -H 'Access-Control-Request-Method: GET' -H 'Access-Control-Request-Headers: authorization' %[2]s/documents\n"+
+			"\n# then the request itself\n"+
+			"curl -i -X GET -H 'Origin: %[1]s' -H 'Authorization: Bearer %[3]s' %[2]s/documents\n", origin, apiURL, tok)
 	}
 	fmt.Fprintln(stdout, "\n"+strings.Repeat("-", 20)+"\nServing until interrupted (Ctrl-C).")
 	<-ctx.Done()
