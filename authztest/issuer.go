@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,8 @@ type config struct {
 	listener    net.Listener // from WithListener; nil means a new 127.0.0.1 listener
 	listenerSet bool         // WithListener was given, even with nil
 	hosts       []string     // from WithHosts; nil answers every Host
+	publicURL   string       // from WithPublicURL
+	publicSet   bool         // WithPublicURL was given; otherwise the URL is the server's
 }
 
 // Option configures [NewIssuer]. Options are created by the With functions
@@ -87,6 +90,39 @@ func WithHosts(hosts ...string) Option {
 	return optionFunc(func(c *config) { c.hosts = append([]string(nil), hosts...) })
 }
 
+// WithPublicURL makes base ("https://auth.example.test",
+// "http://localhost:8080") the URL clients reach the issuer at, when it is
+// not the address it listens on: a port that Docker publishes under
+// another number, a tunnel, a reverse proxy. [Issuer.URL] (every token's
+// "iss", and the discovery document's URLs) is then base + "/oidc", and
+// the issuer still serves on its own listener, under the same paths. With
+// [WithHosts], base's host is answered too. base is an absolute http or
+// https URL with a host and nothing after it (no path other than "/", no
+// query, fragment or user information); [NewIssuer] returns an error
+// otherwise. By default the URL is the server's.
+func WithPublicURL(base string) Option {
+	return optionFunc(func(c *config) { c.publicURL, c.publicSet = base, true })
+}
+
+// publicBase checks a WithPublicURL value and returns it without a
+// trailing slash, with its host.
+func publicBase(base string) (string, string, error) {
+	u, err := url.Parse(base)
+	switch {
+	case err != nil:
+		return "", "", fmt.Errorf("authztest: WithPublicURL: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", "", fmt.Errorf("authztest: WithPublicURL: %q is not an http or https URL", base)
+	case u.Host == "" || u.Opaque != "":
+		return "", "", fmt.Errorf("authztest: WithPublicURL: %q has no host", base)
+	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(base, "#"):
+		return "", "", fmt.Errorf("authztest: WithPublicURL: %q must have no user information, query or fragment", base)
+	case u.Path != "" && u.Path != "/":
+		return "", "", fmt.Errorf("authztest: WithPublicURL: %q has a path; give the base URL only (the issuer is <base>/oidc)", base)
+	}
+	return u.Scheme + "://" + u.Host, u.Host, nil
+}
+
 // NewIssuer generates a signing key and starts an issuer on a new
 // [httptest.Server] listening on 127.0.0.1 (or on the listener of
 // [WithListener]). It returns an error if an option is invalid. The caller
@@ -117,6 +153,16 @@ func newIssuer(cfg config) (*Issuer, error) {
 	if cfg.now == nil {
 		return nil, errors.New("authztest: WithClock: nil clock")
 	}
+	base, publicHost := "", ""
+	if cfg.publicSet {
+		var err error
+		if base, publicHost, err = publicBase(cfg.publicURL); err != nil {
+			return nil, err
+		}
+		if cfg.hosts != nil {
+			cfg.hosts = append(cfg.hosts, publicHost)
+		}
+	}
 	key, err := newSigningKey(cfg.alg)
 	if err != nil {
 		return nil, err
@@ -137,13 +183,16 @@ func newIssuer(cfg config) (*Issuer, error) {
 	} else {
 		i.server = httptest.NewServer(handler)
 	}
-	i.url = i.server.URL + "/oidc"
+	if base == "" {
+		base = i.server.URL
+	}
+	i.url = base + "/oidc"
 	return i, nil
 }
 
-// URL returns the issuer identifier: the server's base URL followed by
-// "/oidc", with no trailing slash, as in a Logto tenant
-// ("http://127.0.0.1:PORT/oidc"). It is the value of the "iss" claim and of
+// URL returns the issuer identifier: the server's base URL (or that of
+// [WithPublicURL]) followed by "/oidc", with no trailing slash, as in a
+// Logto tenant ("http://127.0.0.1:PORT/oidc"). It is the value of the "iss" claim and of
 // "issuer" in the discovery document.
 func (i *Issuer) URL() string { return i.url }
 

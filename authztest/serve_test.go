@@ -1,6 +1,7 @@
 package authztest_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -191,4 +192,63 @@ func ExampleIssuer_Handle() {
 	// sub: sync-job
 	// client_id: sync-job
 	// scope: read:documents
+}
+
+// TestPublicURL: with WithPublicURL the issuer identifier, the "iss" of
+// its tokens and the discovery document's URLs are under the public URL,
+// the issuer still answers on its own listener, and with WithHosts the
+// public host is answered too, but no other.
+func TestPublicURL(t *testing.T) {
+	l := listen(t)
+	local := l.Addr().String()
+	iss, err := authztest.NewIssuer(authztest.WithListener(l), authztest.WithPublicURL("https://Auth.Example.test/"), authztest.WithHosts(local))
+	require.NoError(t, err)
+	defer iss.Close()
+	assert.Equal(t, "https://Auth.Example.test/oidc", iss.URL())
+	assert.Equal(t, "https://Auth.Example.test/oidc/jwks", iss.JWKSURL())
+
+	tok, err := iss.APIToken("https://api.example.com")
+	require.NoError(t, err)
+	claims, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	require.NoError(t, err)
+	assert.Contains(t, string(claims), `"iss":"https://Auth.Example.test/oidc"`)
+
+	// The listener's address, reached with the public Host, as a tunnel or
+	// a proxy forwards it.
+	get := func(host string) *http.Response {
+		req, err := http.NewRequest("GET", "http://"+local+"/oidc/.well-known/openid-configuration", nil)
+		require.NoError(t, err)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		return resp
+	}
+	resp := get("auth.example.test")
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, iss.URL(), doc.Issuer)
+	assert.Equal(t, iss.JWKSURL(), doc.JWKSURI)
+
+	own := get(local)
+	own.Body.Close()
+	assert.Equal(t, http.StatusOK, own.StatusCode, "the listen address is still answered")
+	other := get("rebound.attacker.example")
+	other.Body.Close()
+	assert.Equal(t, http.StatusMisdirectedRequest, other.StatusCode)
+}
+
+func TestPublicURLMustBeABaseURL(t *testing.T) {
+	for _, bad := range []string{"", "auth.example.test", "ftp://auth.example.test", "https://", "https://auth.example.test/oidc", "https://u:p@auth.example.test", "https://auth.example.test?x=1", "https://auth.example.test#f", "https://auth.example.test/?"} {
+		_, err := authztest.NewIssuer(authztest.WithPublicURL(bad))
+		assert.Error(t, err, "%q", bad)
+	}
+	iss, err := authztest.NewIssuer(authztest.WithPublicURL("http://localhost:8080"))
+	require.NoError(t, err)
+	iss.Close()
+	assert.Equal(t, "http://localhost:8080/oidc", iss.URL())
 }

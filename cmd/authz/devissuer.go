@@ -20,6 +20,7 @@ type devIssuerOptions struct {
 	clientsFile   string
 	alg           string
 	public        bool
+	publicURL     string
 	printDefaults bool
 }
 
@@ -29,13 +30,14 @@ func devIssuerFlags(fs *flag.FlagSet) *devIssuerOptions {
 	fs.StringVar(&o.clientsFile, "clients", "", "read the clients and their grants from JSON `FILE` (default: the\nbuilt-in clients below)")
 	fs.StringVar(&o.alg, "alg", "ES384", "sign with `ALG`: ES384 (Logto's default), ES256, ES512 or RS256")
 	fs.BoolVar(&o.public, "insecure-public", false, "allow a non-loopback --addr, and answer any Host header (by default\nonly the listen address and localhost:PORT, against DNS rebinding):\nanyone who can reach it can mint tokens")
+	fs.StringVar(&o.publicURL, "public-url", "", "serve under `URL` (scheme://host[:port], no path) instead of\nhttp://HOST:PORT: the issuer is URL/oidc, for a port that Docker\npublishes under another number, or a tunnel; requests for URL's host\nare answered besides the local names")
 	fs.BoolVar(&o.printDefaults, "print-default-clients", false, "print the built-in clients file and exit")
 	return o
 }
 
 func devIssuerHelp(w io.Writer) {
 	fmt.Fprint(w, `Usage: authz dev-issuer [--addr 127.0.0.1:7080] [--clients FILE] [--alg ES384]
-                        [--insecure-public] [--print-default-clients]
+                        [--public-url URL] [--insecure-public] [--print-default-clients]
 
 Run a local issuer shaped like a Logto tenant, for development: it serves
 discovery, the JWK Set and a token endpoint, and mints real signed tokens
@@ -132,6 +134,9 @@ func runDevIssuer(ctx context.Context, args []string, s streams) int {
 		return usageError(s, "dev-issuer", "%s", msg)
 	}
 	opts := []authztest.Option{authztest.WithListener(l), authztest.WithAlgorithm(strings.ToUpper(o.alg))}
+	if o.publicURL != "" {
+		opts = append(opts, authztest.WithPublicURL(o.publicURL))
+	}
 	if !o.public {
 		// Only the names the developer's own tools use: a DNS-rebound name
 		// would make a web page same-origin with the issuer.
@@ -140,6 +145,9 @@ func runDevIssuer(ctx context.Context, args []string, s streams) int {
 	}
 	iss, err := authztest.NewIssuer(opts...)
 	if err != nil { // NewIssuer closed l
+		if o.publicURL != "" && strings.Contains(err.Error(), "WithPublicURL") {
+			return usageError(s, "dev-issuer", "--public-url: %s", strings.TrimPrefix(err.Error(), "authztest: WithPublicURL: "))
+		}
 		fmt.Fprintf(s.stderr, "authz dev-issuer: %v\n", err)
 		return exitFailure
 	}
@@ -154,7 +162,7 @@ func runDevIssuer(ctx context.Context, args []string, s streams) int {
 		fmt.Fprintf(s.stderr, "WARNING: --insecure-public: anyone who can reach %s can get tokens with the client secrets above.\n"+
 			"The issuer URL is plain http on a non-loopback host: an API needs authz.InsecureAllowHTTP() to trust it.\n", l.Addr())
 	}
-	printStart(s.stdout, iss, clients, o)
+	printStart(s.stdout, iss, l.Addr(), clients, o)
 
 	<-ctx.Done()
 	fmt.Fprintln(s.stderr, "dev-issuer: stopping")
@@ -277,9 +285,12 @@ func examples(r *registry) []example {
 
 // printStart prints the issuer URL on the first line, then the endpoints,
 // the clients and ready-to-paste commands.
-func printStart(w io.Writer, iss *authztest.Issuer, r *registry, o *devIssuerOptions) {
+func printStart(w io.Writer, iss *authztest.Issuer, bound net.Addr, r *registry, o *devIssuerOptions) {
 	tokenURL := iss.URL() + "/token"
 	fmt.Fprintf(w, "issuer %s\n\n", iss.URL())
+	if o.publicURL != "" {
+		fmt.Fprintf(w, "  listening  http://%s  (the issuer URL is --public-url's)\n", bound)
+	}
 	fmt.Fprintf(w, "  discovery  %s/.well-known/openid-configuration\n", iss.URL())
 	fmt.Fprintf(w, "  jwks       %s\n", iss.JWKSURL())
 	fmt.Fprintf(w, "  token      %s  (POST grant_type=client_credentials)\n", tokenURL)

@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -471,7 +472,8 @@ func TestVerifyWaitsForKeys(t *testing.T) {
 type devIssuer struct {
 	cmd            *exec.Cmd
 	stdout, stderr *syncBuffer
-	url            string
+	url            string // the issuer URL it prints
+	local          string // http://HOST:PORT/oidc, where it listens
 	exited         chan struct{}
 	waitErr        error
 }
@@ -504,9 +506,13 @@ func startDevIssuer(t *testing.T, args ...string) *devIssuer {
 		}
 	}
 	first, _, _ := strings.Cut(d.stdout.String(), "\n")
-	m := regexp.MustCompile(`^issuer (http://127\.0\.0\.1:[0-9]+/oidc)$`).FindStringSubmatch(first)
+	m := regexp.MustCompile(`^issuer (https?://\S+/oidc)$`).FindStringSubmatch(first)
 	require.NotNil(t, m, "first line %q is not \"issuer <URL>\"", first)
-	d.url = m[1]
+	d.url, d.local = m[1], m[1]
+	if l := regexp.MustCompile(`(?m)^  listening  (http://127\.0\.0\.1:[0-9]+) `).FindStringSubmatch(d.stdout.String()); l != nil {
+		d.local = l[1] + "/oidc"
+	}
+	require.Regexp(t, `^http://127\.0\.0\.1:[0-9]+/oidc$`, d.local)
 	return d
 }
 
@@ -982,6 +988,8 @@ func TestDevIssuerUsageErrors(t *testing.T) {
 		{name: "clients file with a syntax error", args: []string{"--clients", write("bad.json", "{\n\"clients\": [\n}")}, want: "bad.json: line 3, column 1"},
 		{name: "clients file with a bad secret", args: []string{"--clients", write("secret.json", `{"clients": [{"id": "a", "secret": "x y"}]}`)}, want: `client "a": "secret" must be`},
 		{name: "argument", args: []string{"now"}, want: `unexpected argument "now"`},
+		{name: "public URL with a path", args: []string{"--public-url", "https://auth.example.test/oidc"}, want: `--public-url: "https://auth.example.test/oidc" has a path`},
+		{name: "public URL without a scheme", args: []string{"--public-url", "auth.example.test"}, want: "--public-url: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1036,4 +1044,59 @@ func TestDevIssuerRefusesForeignHosts(t *testing.T) {
 
 	public := startDevIssuer(t, "--insecure-public")
 	assert.Equal(t, http.StatusOK, get(t, public.url, "evil.example.com"), "--insecure-public answers any Host")
+}
+
+// TestDevIssuerPublicURL: with --public-url the issuer URL, the discovery
+// document and the "iss" of minted tokens are under that URL; requests
+// reach the listen address with the public Host (as through a tunnel or a
+// published port) and are answered, and foreign hosts are still refused.
+func TestDevIssuerPublicURL(t *testing.T) {
+	d := startDevIssuer(t, "--public-url", "https://dev-auth.example.test")
+	assert.Equal(t, "https://dev-auth.example.test/oidc", d.url)
+	assert.Contains(t, d.stdout.String(), "  token      https://dev-auth.example.test/oidc/token")
+	assert.Contains(t, d.stdout.String(), "read:documents write:documents' https://dev-auth.example.test/oidc/token\n", "the curl commands use it")
+
+	send := func(method, path, host string, body url.Values) *http.Response {
+		var r io.Reader
+		if body != nil {
+			r = strings.NewReader(body.Encode())
+		}
+		req, err := http.NewRequest(method, d.local+path, r)
+		require.NoError(t, err)
+		req.Host = host
+		if body != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("m2m-app", "m2m-secret")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		return resp
+	}
+	resp := send("GET", "/.well-known/openid-configuration", "dev-auth.example.test", nil)
+	var doc map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	resp.Body.Close()
+	assert.Equal(t, d.url, doc["issuer"])
+	assert.Equal(t, d.url+"/jwks", doc["jwks_uri"])
+	assert.Equal(t, d.url+"/token", doc["token_endpoint"])
+
+	resp = send("POST", "/token", "dev-auth.example.test", url.Values{"grant_type": {"client_credentials"}, "resource": {"https://api.example.com"}})
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(tok.AccessToken, ".")[1])
+	require.NoError(t, err)
+	var claims map[string]any
+	require.NoError(t, json.Unmarshal(payload, &claims))
+	assert.Equal(t, d.url, claims["iss"])
+
+	local := send("GET", "/jwks", strings.TrimPrefix(strings.TrimSuffix(d.local, "/oidc"), "http://"), nil)
+	local.Body.Close()
+	assert.Equal(t, http.StatusOK, local.StatusCode, "the listen address is answered too")
+	foreign := send("GET", "/jwks", "evil.example.com", nil)
+	foreign.Body.Close()
+	assert.Equal(t, http.StatusMisdirectedRequest, foreign.StatusCode)
 }
