@@ -1,8 +1,9 @@
 package exampletest
 
-// The chi, gin and echo examples serve the same API, each through its own
-// framework (chi as it is, gin and echo through an adapter), so their tests
-// are the same too: they are here, once.
+// The chi, gin, echo, echo5 and fiber examples serve the same API, each
+// through its own framework (chi and Echo v5 as they are, gin, Echo v4 and
+// Fiber through an adapter), so their tests are the same too: they are
+// here, once.
 
 import (
 	"encoding/json"
@@ -17,8 +18,8 @@ import (
 	"github.com/seed31d61d31/authz/middleware"
 )
 
-// frameworkResource is the API identifier of the framework examples' tests.
-const frameworkResource = "https://api.example.com"
+// FrameworkResource is the API identifier of the framework examples' tests.
+const FrameworkResource = "https://api.example.com"
 
 // FrameworkRoutes checks the routes newHandler serves, protected by
 // middleware trusting a tenant: what each token may call, and that every
@@ -26,19 +27,26 @@ const frameworkResource = "https://api.example.com"
 func FrameworkRoutes(t *testing.T, newHandler func(*middleware.Middleware) http.Handler) {
 	t.Helper()
 	iss := NewTenant(t)
-	api := NewAPI(t, iss, frameworkResource, newHandler)
+	FrameworkRoutesAt(t, iss, NewAPI(t, iss, FrameworkResource, newHandler))
+}
+
+// FrameworkRoutesAt is FrameworkRoutes for an API that serves itself
+// (Fiber, on fasthttp) at api, with middleware from NewMiddleware for iss
+// and FrameworkResource.
+func FrameworkRoutesAt(t *testing.T, iss *authztest.Issuer, api string) {
+	t.Helper()
 	must := Mint(t)
 	// token mints a user token granting scopes, as Logto does from the
 	// user's roles.
 	token := func(scopes ...string) string {
 		t.Helper()
-		return must(iss.APIToken(frameworkResource, authztest.Scopes(scopes...)))
+		return must(iss.APIToken(FrameworkResource, authztest.Scopes(scopes...)))
 	}
 	// orgToken mints a token for the API inside organization orgID
 	// (API resources with organization-level RBAC).
 	orgToken := func(orgID string, scopes ...string) string {
 		t.Helper()
-		return must(iss.OrganizationAPIToken(frameworkResource, orgID, authztest.Scopes(scopes...)))
+		return must(iss.OrganizationAPIToken(FrameworkResource, orgID, authztest.Scopes(scopes...)))
 	}
 	reader := token("read:documents")
 	member := orgToken("org-a", "read:members")
@@ -55,9 +63,9 @@ func FrameworkRoutes(t *testing.T, newHandler func(*middleware.Middleware) http.
 	}{
 		{name: "public route", method: "GET", path: "/healthz", want: http.StatusOK, inBody: `"ok"`},
 		{name: "me", method: "GET", path: "/me", token: reader, want: http.StatusOK, inBody: `"subject":"test-user"`},
-		{name: "me, machine", method: "GET", path: "/me", token: must(iss.MachineToken(frameworkResource, "app-1")), want: http.StatusOK, inBody: `"machine":true`},
+		{name: "me, machine", method: "GET", path: "/me", token: must(iss.MachineToken(FrameworkResource, "app-1")), want: http.StatusOK, inBody: `"machine":true`},
 		{name: "me, no token", method: "GET", path: "/me", want: http.StatusUnauthorized, challenge: `Bearer realm="api"`},
-		{name: "me, expired", method: "GET", path: "/me", token: must(iss.APIToken(frameworkResource, authztest.Expired())), want: http.StatusUnauthorized, challenge: `error="invalid_token"`},
+		{name: "me, expired", method: "GET", path: "/me", token: must(iss.APIToken(FrameworkResource, authztest.Expired())), want: http.StatusUnauthorized, challenge: `error="invalid_token"`},
 		{name: "me, wrong audience", method: "GET", path: "/me", token: must(iss.APIToken("https://other.example.com")), want: http.StatusUnauthorized, challenge: `error="invalid_token"`},
 		{name: "reader lists", method: "GET", path: "/documents", token: reader, want: http.StatusOK, inBody: "roadmap"},
 		{name: "list, no token", method: "GET", path: "/documents", want: http.StatusUnauthorized, challenge: `Bearer realm="api"`},
@@ -107,11 +115,11 @@ func FrameworkServesUntilCancelled(t *testing.T, run Run) {
 	t.Helper()
 	// run's validator uses the real clock, and so does this issuer.
 	iss := NewTenant(t, authztest.WithClock(time.Now))
-	r := Start(t, run, map[string]string{"LOGTO_ISSUER": iss.URL(), "API_RESOURCE": frameworkResource, "ADDR": "127.0.0.1:0"})
+	r := Start(t, run, map[string]string{"LOGTO_ISSUER": iss.URL(), "API_RESOURCE": FrameworkResource, "ADDR": "127.0.0.1:0"})
 
 	assert.Equal(t, http.StatusOK, Send(t, "GET", "http://"+r.Addr+"/healthz", "", "").Status)
 	assert.Equal(t, http.StatusUnauthorized, Send(t, "GET", "http://"+r.Addr+"/documents", "", "").Status)
-	reader := Mint(t)(iss.APIToken(frameworkResource, authztest.Scopes("read:documents")))
+	reader := Mint(t)(iss.APIToken(FrameworkResource, authztest.Scopes("read:documents")))
 	assert.Equal(t, http.StatusOK, Send(t, "GET", "http://"+r.Addr+"/documents", reader, "").Status)
 
 	r.Stop(10 * time.Second)
