@@ -12,6 +12,14 @@ import (
 // nil. The functions are called synchronously, from many goroutines at once:
 // they must be fast and safe for concurrent use. They never see a token.
 type Observer struct {
+	// Start, when it and Decision are set, is called as each decision
+	// begins, before any of its work, with the context of the request or
+	// call; the context it returns is the one the decision runs under and
+	// the one its Decision call receives. Every Decision call follows
+	// exactly one Start call, on the same goroutine. A tracer starts a
+	// span in Start and ends it in Decision, so that the span covers the
+	// whole decision and is a child of the request's span.
+	Start func(ctx context.Context, stage Stage) context.Context
 	// Decision is called once per validation and once per authorization
 	// decision.
 	Decision func(ctx context.Context, d Decision)
@@ -66,11 +74,27 @@ type Decision struct {
 // [Outcome.Code] of d.Err.
 func (d Decision) Reason() string { return OutcomeOf(d.Err).Code }
 
+// Begin marks the start of an authorization decision: it calls o.Start,
+// when o.Start and o.Decision are set, and returns the context to make
+// the decision under and to give to [Observer.Authorization], and the
+// start time to give it. The middleware and the gRPC interceptors call it;
+// a transport of your own can too.
+func (o Observer) Begin(ctx context.Context) (context.Context, time.Time) {
+	if o.Decision == nil {
+		return ctx, time.Time{}
+	}
+	if o.Start != nil {
+		ctx = o.Start(ctx, StageAuthorize)
+	}
+	return ctx, time.Now()
+}
+
 // Authorization reports to o.Decision, when it is set, an authorization
 // decision on validated claims c: allowed when err is nil, refused by err
 // otherwise. route is what was authorized (an HTTP route pattern, a gRPC
-// method), and start is when the decision began. The middleware and the
-// gRPC interceptors report through it; a transport of your own can too.
+// method); ctx and start are what [Observer.Begin] returned when the
+// decision began. The middleware and the gRPC interceptors report through
+// it; a transport of your own can too.
 func (o Observer) Authorization(ctx context.Context, c *Claims, err *Error, route string, start time.Time) {
 	if o.Decision == nil {
 		return
@@ -127,6 +151,9 @@ func (v *Validator) refreshed(ev jwks.Event) {
 
 // observeValidate validates and reports the decision to the observer.
 func (v *Validator) observeValidate(ctx context.Context, token string) (*Claims, error) {
+	if v.observer.Start != nil {
+		ctx = v.observer.Start(ctx, StageValidate)
+	}
 	start := time.Now()
 	c, how, err := v.validate(ctx, token)
 	d := claimsDecision(StageValidate, c, err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -142,4 +143,78 @@ func TestDecisionReason(t *testing.T) {
 			assert.Equal(t, tt.want, authz.Decision{Err: tt.err}.Reason())
 		})
 	}
+}
+
+// startKey carries the number of a Start call in the context it returns.
+type startKey struct{}
+
+// TestObserverStartPairsWithDecision: with Start set, each validation
+// calls Start first, and its Decision gets the context Start returned, so
+// that a tracer's span covers the whole validation; hits, misses and
+// refusals alike. Start alone (without Decision) is never called.
+func TestObserverStartPairsWithDecision(t *testing.T) {
+	var mu sync.Mutex
+	var starts []authz.Stage
+	var ended []int
+	var beganAt []time.Time
+	obs := authz.Observer{
+		Start: func(ctx context.Context, s authz.Stage) context.Context {
+			mu.Lock()
+			defer mu.Unlock()
+			starts = append(starts, s)
+			beganAt = append(beganAt, time.Now())
+			return context.WithValue(ctx, startKey{}, len(starts))
+		},
+		Decision: func(ctx context.Context, d authz.Decision) {
+			mu.Lock()
+			defer mu.Unlock()
+			n, _ := ctx.Value(startKey{}).(int)
+			ended = append(ended, n)
+			assert.False(t, time.Since(beganAt[n-1]) < d.Latency, "Start came before the decision's work")
+		},
+	}
+	f := newFixture(t, []string{api}, nil, authz.WithObserver(obs))
+	raw := must(t)(f.iss.APIToken(api))
+	for _, tok := range []string{raw, raw, must(t)(f.iss.APIToken(api, authztest.Expired())), "junk"} {
+		_, _ = f.v.Validate(context.Background(), tok)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []authz.Stage{authz.StageValidate, authz.StageValidate, authz.StageValidate, authz.StageValidate}, starts)
+	assert.Equal(t, []int{1, 2, 3, 4}, ended, "each Decision gets the context of its own Start")
+
+	called := false
+	alone := newFixture(t, []string{api}, nil, authz.WithObserver(authz.Observer{Start: func(ctx context.Context, _ authz.Stage) context.Context {
+		called = true
+		return ctx
+	}}))
+	_, err := alone.v.Validate(context.Background(), must(t)(alone.iss.APIToken(api)))
+	require.NoError(t, err)
+	assert.False(t, called, "Start pairs with Decision: without Decision it is not called")
+}
+
+// TestObserverBegin: Begin calls Start for an authorization decision only
+// when Decision is set, and Authorization hands Decision Begin's context.
+func TestObserverBegin(t *testing.T) {
+	var got []int
+	obs := authz.Observer{
+		Start: func(ctx context.Context, s authz.Stage) context.Context {
+			assert.Equal(t, authz.StageAuthorize, s)
+			return context.WithValue(ctx, startKey{}, 7)
+		},
+		Decision: func(ctx context.Context, d authz.Decision) {
+			n, _ := ctx.Value(startKey{}).(int)
+			got = append(got, n)
+			assert.Equal(t, "GET /x", d.Route)
+		},
+	}
+	ctx, start := obs.Begin(context.Background())
+	assert.False(t, start.IsZero())
+	obs.Authorization(ctx, nil, nil, "GET /x", start)
+	assert.Equal(t, []int{7}, got)
+
+	obs.Decision = nil
+	ctx, start = obs.Begin(context.Background())
+	assert.Nil(t, ctx.Value(startKey{}), "no Decision, no Start")
+	assert.True(t, start.IsZero())
 }

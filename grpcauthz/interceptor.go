@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -114,17 +113,14 @@ func (i *Interceptor) authorize(ctx context.Context, fullMethod string) (context
 		}
 		ctx = authz.NewContext(ctx, c)
 	}
+	octx, start := i.observer.Begin(ctx)
 	if r == nil {
 		err := &authz.Error{Kind: authz.ErrInsufficientScope, Reason: "no rule lists this method"}
-		i.observer.Authorization(ctx, c, err, "", time.Now())
+		i.observer.Authorization(octx, c, err, "", start)
 		return ctx, i.refuse(ctx, fullMethod, err, c)
 	}
-	var start time.Time
-	if i.observer.Decision != nil {
-		start = time.Now()
-	}
 	err := r.authorize(md, c)
-	i.observer.Authorization(ctx, c, err, r.name, start)
+	i.observer.Authorization(octx, c, err, r.name, start)
 	if err != nil {
 		return ctx, i.refuse(ctx, fullMethod, err, c)
 	}

@@ -114,17 +114,29 @@ func TestClaimsOfAnotherValidator(t *testing.T) {
 	assertResult(t, row{code: codes.OK, sub: "bob"}, callCheck(t, client, apiTok...))
 }
 
+// startedKey carries the stage of Observer.Start in the context it returns.
+type startedKey struct{}
+
 // TestWithObserver: every authorization decision reaches the observer,
-// with the method key as its route.
+// with the method key as its route, after its Start.
 func TestWithObserver(t *testing.T) {
 	iss := newIssuer(t)
 	var mu sync.Mutex
 	var got []authz.Decision
-	o := authz.Observer{Decision: func(_ context.Context, d authz.Decision) {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, d)
-	}}
+	var unpaired int
+	o := authz.Observer{
+		Start: func(ctx context.Context, s authz.Stage) context.Context {
+			return context.WithValue(ctx, startedKey{}, s)
+		},
+		Decision: func(ctx context.Context, d authz.Decision) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, d)
+			if ctx.Value(startedKey{}) != d.Stage {
+				unpaired++
+			}
+		},
+	}
 	a, err := grpcauthz.New(newValidator(t, iss), grpcauthz.Methods{check: {AllOf: []string{"read:health"}}}, quiet, grpcauthz.WithObserver(o))
 	require.NoError(t, err)
 	client := serve(t, a)
@@ -137,6 +149,7 @@ func TestWithObserver(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, got, 3)
+	assert.Zero(t, unpaired, "each Decision gets the context of its own Start")
 	for _, d := range got {
 		assert.Equal(t, authz.StageAuthorize, d.Stage)
 		assert.Equal(t, iss.URL(), d.Issuer)

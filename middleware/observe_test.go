@@ -16,17 +16,31 @@ import (
 	"github.com/seed31d61d31/authz/middleware"
 )
 
+// startedKey carries the stage of Observer.Start in the context it returns.
+type startedKey struct{}
+
 func TestObserverSeesAuthorizationDecisions(t *testing.T) {
 	iss, err := authztest.NewIssuer()
 	require.NoError(t, err)
 	t.Cleanup(iss.Close)
 	var mu sync.Mutex
 	var got []authz.Decision
-	obs := authz.Observer{Decision: func(_ context.Context, d authz.Decision) {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, d)
-	}}
+	var unpaired int
+	obs := authz.Observer{
+		// Every decision's Start comes first, and its Decision gets the
+		// context Start returned: a tracer's span covers it.
+		Start: func(ctx context.Context, s authz.Stage) context.Context {
+			return context.WithValue(ctx, startedKey{}, s)
+		},
+		Decision: func(ctx context.Context, d authz.Decision) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, d)
+			if ctx.Value(startedKey{}) != d.Stage {
+				unpaired++
+			}
+		},
+	}
 	const api = "https://api.example.com"
 	v, err := authz.New(iss.URL(), []string{api}, authz.WithObserver(obs), authz.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
@@ -69,6 +83,7 @@ func TestObserverSeesAuthorizationDecisions(t *testing.T) {
 			for i, st := range tt.stages {
 				assert.Equal(t, st, got[i].Stage)
 			}
+			assert.Zero(t, unpaired, "a Decision without its Start")
 			last := got[len(got)-1]
 			assert.Equal(t, tt.reason, last.Reason())
 			assert.Equal(t, tt.route, last.Route)

@@ -3,7 +3,6 @@ package middleware
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/seed31d61d31/authz"
 )
@@ -81,8 +80,9 @@ func (m *Middleware) unlisted(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	ctx, start := m.observer.Begin(r.Context())
 	err := &authz.Error{Kind: authz.ErrInsufficientScope, Reason: "the policy lists no rule for this route"}
-	m.observer.Authorization(r.Context(), c, err, "", time.Now())
+	m.observer.Authorization(ctx, c, err, "", start)
 	m.refuse(w, r, refusal{err: err, claims: c})
 }
 

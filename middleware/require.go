@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/seed31d61d31/authz"
 )
@@ -129,16 +128,13 @@ func (g *guard) middleware(next http.Handler) http.Handler {
 // authorize checks claims c of request r against the requirement, reports
 // the decision, and answers a refusal. It reports whether r may go on.
 func (g *guard) authorize(w http.ResponseWriter, r *http.Request, c *authz.Claims) bool {
-	var start time.Time
-	if g.m.observer.Decision != nil {
-		start = time.Now()
-	}
+	ctx, start := g.m.observer.Begin(r.Context())
 	err := g.check(r, c)
 	route := g.route
 	if route == "" {
 		route = r.Pattern
 	}
-	g.m.observer.Authorization(r.Context(), c, err, route, start)
+	g.m.observer.Authorization(ctx, c, err, route, start)
 	if err != nil {
 		g.m.refuse(w, r, refusal{err: err, scope: g.scope, perms: g.perms, claims: c, route: g.route})
 		return false
