@@ -773,46 +773,6 @@ func TestClose(t *testing.T) {
 	assert.NoError(t, err, "minting works after Close")
 }
 
-func TestThumbprint(t *testing.T) {
-	// RFC 7638, section 3.1.
-	rfcKey := jwkset.JWKMarshal{
-		KTY: jwkset.KtyRSA,
-		E:   "AQAB",
-		N: "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJEC" +
-			"PebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2Q" +
-			"vzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh" +
-			"6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
-	}
-	decorated := rfcKey
-	decorated.ALG = jwkset.AlgRS256
-	decorated.KID = "2011-04-29"
-	decorated.USE = jwkset.UseSig
-
-	tests := []struct {
-		name    string
-		key     jwkset.JWKMarshal
-		want    string
-		wantErr bool
-	}{
-		{name: "RFC 7638 example", key: rfcKey, want: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"},
-		{name: "optional members are ignored", key: decorated, want: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"},
-		{name: "symmetric key", key: jwkset.JWKMarshal{KTY: jwkset.KtyOct, K: "c2VjcmV0"}, wantErr: true},
-		{name: "RSA key without n", key: jwkset.JWKMarshal{KTY: jwkset.KtyRSA, E: "AQAB"}, wantErr: true},
-		{name: "EC key without y", key: jwkset.JWKMarshal{KTY: jwkset.KtyEC, CRV: jwkset.CrvP256, X: "eA"}, wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := authztest.Thumbprint(tt.key)
-			if tt.wantErr {
-				assert.Error(t, err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
-		})
-	}
-}
-
 // TestConcurrentUse is meant for -race: minting, rotating and serving keys
 // at the same time.
 func TestConcurrentUse(t *testing.T) {

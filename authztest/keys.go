@@ -6,15 +6,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/seed31d61d31/authz/internal/thumbprint"
 )
 
 // algorithm describes one signing algorithm the issuer can use.
@@ -72,7 +68,7 @@ func newSigningKey(alg string) (*signingKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authztest: encoding %s key as JWK: %w", alg, err)
 	}
-	kid, err := thumbprint(unnamed.Marshal())
+	kid, err := thumbprint.Of(unnamed.Marshal())
 	if err != nil {
 		return nil, err
 	}
@@ -94,48 +90,4 @@ func mustNewSigningKey(alg string) *signingKey {
 		panic(err)
 	}
 	return k
-}
-
-// errThumbprint is wrapped by every error thumbprint returns.
-var errThumbprint = errors.New("authztest: cannot compute JWK thumbprint")
-
-// thumbprint returns the RFC 7638 SHA-256 thumbprint of an EC or RSA public
-// JWK, base64url-encoded without padding. The hash input is the JSON object
-// of the key type's required members, in lexicographic order, without
-// whitespace: {"crv","kty","x","y"} for EC and {"e","kty","n"} for RSA.
-func thumbprint(m jwkset.JWKMarshal) (string, error) {
-	var members [][2]string
-	switch m.KTY {
-	case jwkset.KtyEC:
-		members = [][2]string{{"crv", string(m.CRV)}, {"kty", string(m.KTY)}, {"x", m.X}, {"y", m.Y}}
-	case jwkset.KtyRSA:
-		members = [][2]string{{"e", m.E}, {"kty", string(m.KTY)}, {"n", m.N}}
-	default:
-		return "", fmt.Errorf("%w: unsupported key type %q", errThumbprint, m.KTY)
-	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, kv := range members {
-		if kv[1] == "" {
-			return "", fmt.Errorf("%w: %s key has no %q member", errThumbprint, m.KTY, kv[0])
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(jsonString(kv[0]))
-		b.WriteByte(':')
-		b.Write(jsonString(kv[1]))
-	}
-	b.WriteByte('}')
-	sum := sha256.Sum256([]byte(b.String()))
-	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
-}
-
-// jsonString encodes s as a JSON string without HTML escaping.
-func jsonString(s string) []byte {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // encoding a string cannot fail
-	return []byte(strings.TrimSuffix(b.String(), "\n"))
 }
