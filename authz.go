@@ -67,6 +67,8 @@ type Validator struct {
 	leeway                time.Duration
 	maxBytes              int
 	relaxTyp              bool
+	boundAsBearer         bool
+	dpop                  *dpopState // nil without WithDPoP
 	now                   func() time.Time
 	log                   *slog.Logger
 	parser                *jwt.Parser
@@ -121,10 +123,19 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		leeway:   c.leeway,
 		maxBytes: c.maxTokenBytes,
 		relaxTyp: c.relaxTyp,
-		now:      c.now,
-		log:      c.logger,
-		cacheTTL: c.cacheTTL,
-		observer: c.observer,
+
+		boundAsBearer: c.boundAsBearer,
+		now:           c.now,
+		log:           c.logger,
+		cacheTTL:      c.cacheTTL,
+		observer:      c.observer,
+	}
+	if c.dpop != nil {
+		d, err := newDPoPState(c.dpop)
+		if err != nil {
+			return nil, err
+		}
+		v.dpop = d
 	}
 	if c.cacheEntries > 0 {
 		v.cache = cache.New[*cached](c.cacheEntries)
@@ -276,16 +287,45 @@ func isLoopback(raw string) bool {
 //  5. key: by "kid" from that issuer's JWKS, fitting "alg";
 //  6. signature;
 //  7. "aud" names a configured audience;
-//  8. "exp" (required), "nbf", "iat" against the clock, with leeway.
+//  8. "exp" (required), "nbf", "iat" against the clock, with leeway;
+//  9. no "cnf": a token bound to a key is not a bearer token
+//     ([ErrSenderConstrained]; see [Validator.ValidateDPoP]).
 //
 // Every failure is an [*Error] matching one of the sentinel errors. An
 // untrusted issuer fails before any key lookup.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
 	// "iss" is checked before the key (the first design had the key
 	// first) because the issuer chooses which key set to look in.
+	return v.validateAs(ctx, token, nil)
+}
+
+// validateAs is Validate when proof is nil, and ValidateDPoP with proof
+// otherwise, observed when there is an observer.
+func (v *Validator) validateAs(ctx context.Context, token string, proof *DPoPRequest) (*Claims, error) {
 	if v.observer.Decision != nil {
-		return v.observeValidate(ctx, token)
+		return v.observeValidate(ctx, token, proof)
 	}
-	c, _, err := v.validate(ctx, token)
+	c, _, err := v.validateScheme(ctx, token, proof)
 	return c, err
+}
+
+// validateScheme is validate, then the rule of the scheme the token came
+// with: a bearer token (proof nil) must not be bound to a key; a DPoP
+// token must be bound to the key of its valid proof.
+func (v *Validator) validateScheme(ctx context.Context, token string, proof *DPoPRequest) (*Claims, answer, error) {
+	c, how, err := v.validate(ctx, token)
+	switch {
+	case err != nil:
+		return nil, how, err
+	case proof != nil:
+		if err := v.checkProof(ctx, token, c, proof); err != nil {
+			return nil, how, err
+		}
+	case c.bound && !v.boundAsBearer:
+		if c.KeyThumbprint != "" {
+			return nil, how, newError(ErrSenderConstrained, "token is bound to a DPoP key (cnf.jkt): send it with the DPoP scheme and a proof")
+		}
+		return nil, how, newError(ErrSenderConstrained, `token is bound to a key ("cnf") by a method this API does not support`)
+	}
+	return c, how, nil
 }

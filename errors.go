@@ -54,6 +54,18 @@ var (
 	// ErrKeysUnavailable means the issuer's keys could not be loaded and none
 	// are cached: the request could not be judged (HTTP 503, not 401).
 	ErrKeysUnavailable = errors.New("authz: signing keys unavailable")
+	// ErrSenderConstrained means the token is bound to a key ("cnf", RFC
+	// 7800) and was presented as a bearer token: a DPoP-bound token needs
+	// its proof ([Validator.ValidateDPoP]), and a token bound to a client
+	// certificate (mutual TLS, RFC 8705) is not supported.
+	ErrSenderConstrained = errors.New("authz: sender-constrained token used as a bearer token")
+	// ErrDPoPProof means the DPoP proof (RFC 9449) is missing, malformed,
+	// not for this request, too old, replayed, or not by the token's key.
+	ErrDPoPProof = errors.New("authz: invalid DPoP proof")
+	// ErrReplayUnavailable means the DPoP replay cache could not say whether
+	// a proof was seen before: the request could not be judged, and is
+	// refused (HTTP 503, not 401) rather than risk a replay.
+	ErrReplayUnavailable = errors.New("authz: DPoP replay cache unavailable")
 )
 
 // Error is the error type of this package. Kind is one of the sentinel errors
@@ -195,6 +207,10 @@ var outcomes = [...]Outcome{
 	{ErrInsufficientScope, "ErrInsufficientScope", "insufficient_scope", http.StatusForbidden, "insufficient_scope", grpcPermissionDenied},
 	{ErrOrganization, "ErrOrganization", "organization", http.StatusForbidden, "insufficient_scope", grpcPermissionDenied},
 	{ErrKeysUnavailable, "ErrKeysUnavailable", "keys_unavailable", http.StatusServiceUnavailable, "temporarily_unavailable", grpcUnavailable},
+	{ErrSenderConstrained, "ErrSenderConstrained", "sender_constrained", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
+	// RFC 9449 section 7.1 defines the error code of a bad proof.
+	{ErrDPoPProof, "ErrDPoPProof", "dpop_proof", http.StatusUnauthorized, "invalid_dpop_proof", grpcUnauthenticated},
+	{ErrReplayUnavailable, "ErrReplayUnavailable", "replay_unavailable", http.StatusServiceUnavailable, "temporarily_unavailable", grpcUnavailable},
 }
 
 var (

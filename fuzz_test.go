@@ -130,7 +130,8 @@ var allSentinels = []error{
 	authz.ErrMissingToken, authz.ErrInvalidRequest, authz.ErrMalformed, authz.ErrAlgorithm, authz.ErrTokenType,
 	authz.ErrUnknownKey, authz.ErrSignature, authz.ErrIssuer, authz.ErrAudience,
 	authz.ErrExpired, authz.ErrNotYetValid, authz.ErrInsufficientScope,
-	authz.ErrOrganization, authz.ErrKeysUnavailable,
+	authz.ErrOrganization, authz.ErrKeysUnavailable, authz.ErrSenderConstrained, authz.ErrDPoPProof,
+	authz.ErrReplayUnavailable,
 }
 
 // checkOutcome asserts the contract of Validate's results: claims or an

@@ -16,17 +16,29 @@ import (
 
 // wireClaims is the JSON shape of the claims, decoded once by walk.
 type wireClaims struct {
-	Iss      string      `json:"iss"`
-	Sub      string      `json:"sub"`
-	Aud      stringList  `json:"aud"`
-	ClientID string      `json:"client_id"`
-	Scope    scopeList   `json:"scope"`
-	OrgID    *string     `json:"organization_id"`
-	ActSub   string      `json:"act"` // "act.sub"
-	Exp      numericDate `json:"exp"`
-	Nbf      numericDate `json:"nbf"`
-	Iat      numericDate `json:"iat"`
-	Jti      string      `json:"jti"`
+	Iss      string       `json:"iss"`
+	Sub      string       `json:"sub"`
+	Aud      stringList   `json:"aud"`
+	ClientID string       `json:"client_id"`
+	Scope    scopeList    `json:"scope"`
+	OrgID    *string      `json:"organization_id"`
+	ActSub   string       `json:"act"` // "act.sub"
+	Exp      numericDate  `json:"exp"`
+	Nbf      numericDate  `json:"nbf"`
+	Iat      numericDate  `json:"iat"`
+	Jti      string       `json:"jti"`
+	Cnf      confirmation `json:"cnf"`
+}
+
+// confirmation is what "cnf" (RFC 7800) says of the key a token is bound
+// to.
+type confirmation struct {
+	// set reports a "cnf" claim, of any content: the token is
+	// sender-constrained, and never a bearer token.
+	set bool
+	// jkt is "cnf.jkt" (RFC 9449 section 6.1): the thumbprint of the DPoP
+	// key; empty for another binding ("x5t#S256", mutual TLS, RFC 8705).
+	jkt string
 }
 
 // UnmarshalJSON decodes the claims this package reads, in one pass over the
@@ -60,7 +72,7 @@ func (w *wireClaims) walk(b []byte) *Error {
 }
 
 // claimNames are the claims wireClaims reads, in the order of decode's cases.
-var claimNames = [...]string{"iss", "sub", "aud", "client_id", "scope", "organization_id", "act", "exp", "nbf", "iat", "jti"}
+var claimNames = [...]string{"iss", "sub", "aud", "client_id", "scope", "organization_id", "act", "exp", "nbf", "iat", "jti", "cnf"}
 
 func claimIndex(name []byte) int {
 	for i, n := range claimNames {
@@ -98,9 +110,60 @@ func (w *wireClaims) decode(i int, value []byte) *Error {
 		return w.Nbf.decode(value)
 	case "iat":
 		return w.Iat.decode(value)
+	case "cnf":
+		return w.Cnf.decode(value)
 	default: // "act"
 		return w.decodeActor(value)
 	}
+}
+
+// decode decodes "cnf", a JSON object (RFC 7800 section 3.1), by exact
+// member names, none twice. Any "cnf" makes the token sender-constrained;
+// its "jkt", if any, must be a SHA-256 thumbprint: 43 base64url characters.
+func (c *confirmation) decode(value []byte) *Error {
+	if value[0] != '{' {
+		return newError(ErrMalformed, `"cnf" is not an object`)
+	}
+	c.set = true
+	var names [maxHeaderMembers][]byte
+	n := 0
+	return eachMember(value, `"cnf"`, func(name, v []byte) *Error {
+		if n == len(names) {
+			return newError(ErrMalformed, fmt.Sprintf(`"cnf" has more than %d members`, maxHeaderMembers))
+		}
+		for _, seen := range names[:n] {
+			if bytes.Equal(seen, name) {
+				return newError(ErrMalformed, fmt.Sprintf(`"cnf" member %s appears twice`, quoteSafe(string(name))))
+			}
+		}
+		names[n] = name
+		n++
+		if string(name) != "jkt" {
+			return nil
+		}
+		if err := jsonString(v, "cnf.jkt", &c.jkt); err != nil {
+			return err
+		}
+		if !isThumbprint(c.jkt) {
+			return newError(ErrMalformed, `"cnf.jkt" is not a SHA-256 JWK thumbprint`)
+		}
+		return nil
+	})
+}
+
+// isThumbprint reports whether s is the base64url form of 32 bytes, as a
+// SHA-256 JWK thumbprint (RFC 7638) is.
+func isThumbprint(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if tokenChar[s[i]] != 0 {
+			return false
+		}
+	}
+	_, err := b64.DecodeString(s)
+	return err == nil
 }
 
 // decodeActor decodes "act" (RFC 8693 section 4.1), an object whose "sub"

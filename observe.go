@@ -150,12 +150,12 @@ func (v *Validator) refreshed(ev jwks.Event) {
 }
 
 // observeValidate validates and reports the decision to the observer.
-func (v *Validator) observeValidate(ctx context.Context, token string) (*Claims, error) {
+func (v *Validator) observeValidate(ctx context.Context, token string, proof *DPoPRequest) (*Claims, error) {
 	if v.observer.Start != nil {
 		ctx = v.observer.Start(ctx, StageValidate)
 	}
 	start := time.Now()
-	c, how, err := v.validate(ctx, token)
+	c, how, err := v.validateScheme(ctx, token, proof)
 	d := claimsDecision(StageValidate, c, err)
 	d.Latency, d.CacheHit, d.Shared = time.Since(start), how == cacheHit, how == shared
 	v.observer.Decision(ctx, d)

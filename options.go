@@ -23,6 +23,8 @@ type config struct {
 	cacheTTL        time.Duration
 	observer        Observer
 	relaxTyp        bool
+	boundAsBearer   bool
+	dpop            *DPoPConfig
 	stdlibCrypto    bool
 	insecureHTTP    bool
 	now             func() time.Time
@@ -215,6 +217,18 @@ func WithStandardLibraryCrypto() Option {
 // be "at+jwt" or "application/at+jwt".
 func InsecureRelaxTokenType() Option {
 	return optionFunc(func(c *config) { c.relaxTyp = true })
+}
+
+// InsecureAcceptBoundTokensAsBearer lets [Validator.Validate] accept a
+// token bound to a key (one with a "cnf" claim, RFC 7800) as a bearer
+// token, for a deployment that checks the binding itself before authz
+// runs: a proxy that terminates mutual TLS and compares the client
+// certificate with "cnf.x5t#S256" (RFC 8705), for one. What it gives up:
+// without that check, whoever holds a stolen sender-constrained token can
+// use it, the very thing the binding exists to stop (RFC 9449 section
+// 7.2). By default Validate refuses such tokens with [ErrSenderConstrained].
+func InsecureAcceptBoundTokensAsBearer() Option {
+	return optionFunc(func(c *config) { c.boundAsBearer = true })
 }
 
 // InsecureAllowHTTP allows issuers and JWKS URLs over plain http on

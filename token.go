@@ -56,8 +56,14 @@ type Claims struct {
 	NotBefore time.Time
 	// TokenID is "jti".
 	TokenID string
+	// KeyThumbprint is "cnf.jkt" (RFC 9449 section 6.1): the token is bound
+	// to the DPoP key with this RFC 7638 thumbprint, and is accepted only
+	// with a proof signed by that key ([Validator.ValidateDPoP]). Empty for
+	// a token that is not DPoP-bound.
+	KeyThumbprint string
 
 	token Token
+	bound bool       // the token has "cnf": sender-constrained, never a bearer token
 	org   bool       // the organization came from an organization audience
 	v     *Validator // the validator that made these claims; nil for claims made by hand
 }

@@ -236,6 +236,9 @@ func (v *Validator) claims(c *Claims, wc *wireClaims) error {
 		IssuedAt:  wc.Iat.t,
 		NotBefore: wc.Nbf.t,
 		TokenID:   wc.Jti,
+
+		KeyThumbprint: wc.Cnf.jkt,
+		bound:         wc.Cnf.set,
 	}
 	if err := v.checkTimes(c, v.now()); err != nil {
 		return err

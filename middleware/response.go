@@ -141,6 +141,15 @@ func (m *Middleware) logRefusal(r *http.Request, f refusal) {
 	if len(f.err.Missing) > 0 {
 		attrs = append(attrs, slog.String("missing", strings.Join(f.err.Missing, " ")))
 	}
+	if status == http.StatusServiceUnavailable {
+		// The server's problem: the operator needs its cause (the issuer's
+		// or the replay store's error), which the client never sees.
+		for _, u := range f.err.Unwrap() {
+			if u != f.err.Kind {
+				attrs = append(attrs, slog.String("cause", u.Error()))
+			}
+		}
+	}
 	if f.claims != nil {
 		attrs = append(attrs, slog.String("sub", f.claims.Subject))
 		if f.claims.OrganizationID != "" {

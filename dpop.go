@@ -1,0 +1,433 @@
+package authz
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/seed31d61d31/authz/internal/thumbprint"
+)
+
+// DPoPRequest is what a DPoP proof (RFC 9449) is checked against: the
+// proof a request carried, and the request.
+type DPoPRequest struct {
+	// Proof is the value of the request's one "DPoP" header: a JWT.
+	Proof string
+	// Method is the request's HTTP method ("GET"); the proof's "htm" must
+	// be exactly this.
+	Method string
+	// URL is the absolute URL the client sent the request to
+	// ("https://api.example.com/documents"); the proof's "htu" must be the
+	// same URL, compared after RFC 3986 normalization, with query and
+	// fragment ignored. Behind a proxy, it is the external URL, as the
+	// client saw it.
+	URL string
+}
+
+// DPoPConfig configures the DPoP proofs a [Validator] accepts
+// ([WithDPoP]). The zero value is the defaults.
+type DPoPConfig struct {
+	// Algorithms are the algorithms a proof may be signed with. Default
+	// [DefaultDPoPAlgorithms]. Only asymmetric algorithms are allowed:
+	// never "none" or HMAC.
+	Algorithms []string
+	// Window is how long after its "iat" a proof is accepted, on top of the
+	// validator's leeway ([WithLeeway]), which also allows an "iat" that
+	// far in the future. Default [DefaultDPoPWindow]; at most an hour.
+	Window time.Duration
+	// Replay remembers the proofs already used. Default a
+	// [NewMemoryReplayCache] of [DefaultReplayCapacity] proofs, which does
+	// not see proofs sent to other replicas: give replicas a shared cache
+	// (Redis, for one) when a proof replayed to another replica must fail.
+	Replay ReplayCache
+}
+
+// DefaultDPoPAlgorithms are the proof algorithms accepted by default: every
+// asymmetric JWS algorithm this package verifies.
+var DefaultDPoPAlgorithms = []string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"}
+
+// DefaultDPoPWindow is how long after its "iat" a proof is accepted by
+// default. A proof is made for one request and sent at once; the window
+// only absorbs transit, and the leeway the difference of clocks.
+const DefaultDPoPWindow = time.Minute
+
+// maxProofBytes bounds a DPoP proof: a header with an RSA 4096 key and the
+// claims fit in 2 KiB.
+const maxProofBytes = 4 << 10
+
+// maxJTIBytes bounds a proof's "jti".
+const maxJTIBytes = 256
+
+// WithDPoP makes the validator accept DPoP-bound tokens with their proofs
+// ([Validator.ValidateDPoP]), as c says. Without it, ValidateDPoP refuses
+// every request. [Validator.Validate] refuses DPoP-bound tokens either
+// way: they are not bearer tokens.
+func WithDPoP(c DPoPConfig) Option {
+	return optionFunc(func(cfg *config) {
+		cp := c
+		cp.Algorithms = append([]string(nil), c.Algorithms...)
+		cfg.dpop = &cp
+	})
+}
+
+// dpopState is a validator's DPoP configuration, checked by New.
+type dpopState struct {
+	algs   map[string]bool
+	list   []string // the allowed algorithms, in the configured order
+	window time.Duration
+	replay ReplayCache
+}
+
+// newDPoPState checks c and fills in the defaults.
+func newDPoPState(c *DPoPConfig) (*dpopState, error) {
+	d := &dpopState{algs: map[string]bool{}, window: c.Window, replay: c.Replay}
+	algs := c.Algorithms
+	if len(algs) == 0 {
+		algs = DefaultDPoPAlgorithms
+	}
+	for _, a := range algs {
+		if _, ok := proofKeyFits[a]; !ok {
+			return nil, fmt.Errorf("authz: WithDPoP: algorithm %q is not an asymmetric JWS algorithm (want some of %s)", a, strings.Join(DefaultDPoPAlgorithms, ", "))
+		}
+		if !d.algs[a] {
+			d.algs[a] = true
+			d.list = append(d.list, a)
+		}
+	}
+	switch {
+	case d.window == 0:
+		d.window = DefaultDPoPWindow
+	case d.window < 0 || d.window > time.Hour:
+		return nil, fmt.Errorf("authz: WithDPoP: Window %v is not between 0 and an hour", c.Window)
+	}
+	if d.replay == nil {
+		d.replay = NewMemoryReplayCache(DefaultReplayCapacity)
+	}
+	return d, nil
+}
+
+// DPoPAlgorithms returns the algorithms a DPoP proof may be signed with, for
+// the "algs" of a DPoP challenge (RFC 9449 section 7.1), or nil when the
+// validator does not accept DPoP ([WithDPoP]).
+func (v *Validator) DPoPAlgorithms() []string {
+	if v.dpop == nil {
+		return nil
+	}
+	return append([]string(nil), v.dpop.list...)
+}
+
+// ValidateDPoP validates an access token presented with the DPoP scheme
+// (RFC 9449 section 7.1) and the proof of its request. The token passes
+// every check of [Validator.Validate] but the last, and must be bound to a
+// DPoP key ("cnf.jkt"). The proof (section 4.3) must be a JWT with
+// "typ" "dpop+jwt", an allowed asymmetric "alg" and a public key in "jwk"
+// (no private key) that verifies its signature; its "htm" and "htu" must
+// be the request's method and URL; its "iat" within the window; its "ath"
+// the hash of the token; its key the one "cnf.jkt" names (an RFC 7638
+// thumbprint); and its "jti" new to the replay cache, which then remembers
+// it until the proof is too old to be accepted anyway.
+//
+// A defect of the proof is [ErrDPoPProof]; a replay cache that cannot
+// answer is [ErrReplayUnavailable], never an acceptance. It needs
+// [WithDPoP]: without it every call fails with [ErrInvalidRequest].
+func (v *Validator) ValidateDPoP(ctx context.Context, token string, req DPoPRequest) (*Claims, error) {
+	if v.dpop == nil {
+		return nil, newError(ErrInvalidRequest, "this API does not accept DPoP")
+	}
+	return v.validateAs(ctx, token, &req)
+}
+
+// checkProof is the proof's part of ValidateDPoP, for claims c of token.
+func (v *Validator) checkProof(ctx context.Context, token string, c *Claims, req *DPoPRequest) *Error {
+	d := v.dpop
+	if c.KeyThumbprint == "" {
+		return newError(ErrDPoPProof, `the token is not bound to a DPoP key (it has no "cnf.jkt"): send it with the Bearer scheme`)
+	}
+	p, err := d.parseProof(req.Proof)
+	if err != nil {
+		return err
+	}
+	if jerr := jwt.GetSigningMethod(p.alg).Verify(p.signing, p.sig, p.key); jerr != nil {
+		return wrapError(ErrDPoPProof, "proof signature does not verify with its jwk", jerr)
+	}
+	now := v.now()
+	switch {
+	case p.htm != req.Method:
+		return newError(ErrDPoPProof, fmt.Sprintf(`proof "htm" is %s, not this request's method`, quoteSafe(p.htm)))
+	case !sameHTU(p.htu, req.URL):
+		return newError(ErrDPoPProof, `proof "htu" is not this request's URL`)
+	case p.iat.Before(now.Add(-d.window - v.leeway)):
+		return newError(ErrDPoPProof, fmt.Sprintf(`proof "iat" is %v old, over the %v allowed`, now.Sub(p.iat).Truncate(time.Second), d.window+v.leeway))
+	case p.iat.After(now.Add(v.leeway)):
+		return newError(ErrDPoPProof, fmt.Sprintf(`proof "iat" is %v in the future`, p.iat.Sub(now).Truncate(time.Second)))
+	case p.ath != tokenHash(token):
+		return newError(ErrDPoPProof, `proof "ath" is not the hash of this token`)
+	case p.jkt != c.KeyThumbprint:
+		return newError(ErrDPoPProof, `proof is signed by another key than the one the token is bound to ("cnf.jkt")`)
+	}
+	// Last: only a proof that passed every check is remembered, so that a
+	// forged proof cannot use up a jti.
+	replayed, rerr := d.replay.Remember(ctx, replayKey(p.jkt, p.jti), now, p.iat.Add(d.window+v.leeway))
+	switch {
+	case rerr != nil:
+		return wrapError(ErrReplayUnavailable, "the DPoP replay cache could not be consulted", rerr)
+	case replayed:
+		return newError(ErrDPoPProof, `proof was used before (its "jti" is replayed)`)
+	}
+	return nil
+}
+
+// tokenHash is "ath" of token: base64url(SHA-256(token)) (RFC 9449
+// section 4.2).
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// replayKey names a proof in the replay cache: its "jti" within its key,
+// so that one client's identifiers never collide with another's.
+func replayKey(jkt, jti string) string {
+	sum := sha256.Sum256([]byte(jkt + " " + jti))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// proof is a parsed DPoP proof, its signature not yet verified.
+type proof struct {
+	alg, jkt      string
+	key           any
+	signing       string // the signing input
+	sig           []byte
+	jti, htm, htu string
+	ath           string
+	iat           time.Time
+}
+
+// proofKeyFits says, for each allowed algorithm, whether a proof key fits
+// it.
+var proofKeyFits = map[string]func(any) bool{
+	"ES256": ecOn(elliptic.P256()), "ES384": ecOn(elliptic.P384()), "ES512": ecOn(elliptic.P521()),
+	"RS256": rsaKey, "RS384": rsaKey, "RS512": rsaKey, "PS256": rsaKey, "PS384": rsaKey, "PS512": rsaKey,
+	"EdDSA": func(k any) bool { _, ok := k.(ed25519.PublicKey); return ok },
+}
+
+func ecOn(c elliptic.Curve) func(any) bool {
+	return func(k any) bool { e, ok := k.(*ecdsa.PublicKey); return ok && e.Curve == c }
+}
+
+func rsaKey(k any) bool { r, ok := k.(*rsa.PublicKey); return ok && r.N.BitLen() >= 2048 }
+
+// privateMembers are the JWK members of private or symmetric key material
+// (RFC 7518 sections 6.2.2, 6.3.2 and 6.4; RFC 8037 section 2).
+var privateMembers = map[string]bool{"d": true, "p": true, "q": true, "dp": true, "dq": true, "qi": true, "oth": true, "k": true}
+
+// parseProof decodes raw and checks its form: "typ", "alg", "jwk" and the
+// claims RFC 9449 section 4.2 requires.
+func (d *dpopState) parseProof(raw string) (*proof, *Error) {
+	switch {
+	case raw == "":
+		return nil, newError(ErrDPoPProof, "the request has no DPoP proof")
+	case len(raw) > maxProofBytes:
+		return nil, newError(ErrDPoPProof, fmt.Sprintf("proof is %d bytes, over the %d-byte limit", len(raw), maxProofBytes))
+	case strings.Count(raw, ".") != 2:
+		return nil, newError(ErrDPoPProof, "proof is not a JWT (three base64url segments)")
+	}
+	for i := 0; i < len(raw); i++ {
+		if tokenChar[raw[i]] == charOther {
+			return nil, newError(ErrDPoPProof, "proof has a character outside the base64url alphabet")
+		}
+	}
+	dot1 := strings.IndexByte(raw, '.')
+	dot2 := strings.LastIndexByte(raw, '.')
+	p := &proof{signing: raw[:dot2]}
+	jwk, err := p.header(raw[:dot1], d)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.parseKey(jwk); err != nil {
+		return nil, err
+	}
+	if err := p.claims(raw[dot1+1 : dot2]); err != nil {
+		return nil, err
+	}
+	sig, derr := decodeSegment(raw[dot2+1:])
+	if derr != nil || len(sig) == 0 {
+		return nil, newError(ErrDPoPProof, "proof signature is not base64url")
+	}
+	p.sig = sig
+	return p, nil
+}
+
+// decodeProofSegment decodes a proof's header or claims segment, UTF-8
+// JSON.
+func decodeProofSegment(seg, what string) ([]byte, *Error) {
+	b, err := decodeSegment(seg)
+	if err != nil {
+		return nil, newError(ErrDPoPProof, "proof "+what+" is not base64url")
+	}
+	if err := checkJSON(b, "proof "+what); err != nil {
+		err.Kind = ErrDPoPProof
+		return nil, err
+	}
+	return b, nil
+}
+
+// uniqueMembers calls fn for each member of the JSON object b, refusing a
+// name given twice or more than maxHeaderMembers members.
+func uniqueMembers(b []byte, what string, fn func(name, value []byte) *Error) *Error {
+	var names [maxHeaderMembers][]byte
+	n := 0
+	err := eachMember(b, what, func(name, value []byte) *Error {
+		if n == len(names) {
+			return newError(ErrDPoPProof, fmt.Sprintf("%s has more than %d members", what, maxHeaderMembers))
+		}
+		for _, seen := range names[:n] {
+			if bytes.Equal(seen, name) {
+				return newError(ErrDPoPProof, fmt.Sprintf("%s member %s appears twice", what, quoteSafe(string(name))))
+			}
+		}
+		names[n] = name
+		n++
+		return fn(name, value)
+	})
+	if err != nil {
+		err.Kind = ErrDPoPProof
+	}
+	return err
+}
+
+// header reads the proof header: "typ" must be dpop+jwt, "alg" allowed,
+// no "crit"; it returns "jwk", undecoded.
+func (p *proof) header(seg string, d *dpopState) ([]byte, *Error) {
+	b, err := decodeProofSegment(seg, "header")
+	if err != nil {
+		return nil, err
+	}
+	var typ string
+	var jwk []byte
+	crit := false
+	err = uniqueMembers(b, "proof header", func(name, value []byte) *Error {
+		switch string(name) {
+		case "typ":
+			return proofString(value, "typ", &typ)
+		case "alg":
+			return proofString(value, "alg", &p.alg)
+		case "jwk":
+			jwk = value
+		case "crit":
+			crit = true
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case !strings.EqualFold(typ, "dpop+jwt"):
+		return nil, newError(ErrDPoPProof, fmt.Sprintf(`proof "typ" is %s, not "dpop+jwt"`, quoteSafe(typ)))
+	case !d.algs[p.alg]:
+		return nil, newError(ErrDPoPProof, fmt.Sprintf(`proof "alg" %s is not allowed (allowed: %s)`, quoteSafe(p.alg), strings.Join(d.list, " ")))
+	case crit:
+		return nil, newError(ErrDPoPProof, `proof header has "crit": no extension is supported`)
+	case jwk == nil || jwk[0] != '{':
+		return nil, newError(ErrDPoPProof, `proof header has no "jwk" object`)
+	}
+	return jwk, nil
+}
+
+// parseKey reads the proof's "jwk": a public key, fitting "alg", whose
+// thumbprint it records.
+func (p *proof) parseKey(raw []byte) *Error {
+	err := uniqueMembers(raw, `proof "jwk"`, func(name, _ []byte) *Error {
+		if privateMembers[string(name)] {
+			return newError(ErrDPoPProof, fmt.Sprintf(`proof "jwk" holds private key material (%q): it must be the public key only`, name))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var m jwkset.JWKMarshal
+	if jerr := json.Unmarshal(raw, &m); jerr != nil {
+		return newError(ErrDPoPProof, `proof "jwk" is not a JWK`)
+	}
+	jwk, jerr := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+	if jerr != nil {
+		return newError(ErrDPoPProof, `proof "jwk" is not a valid public key`)
+	}
+	if !proofKeyFits[p.alg](jwk.Key()) {
+		return newError(ErrDPoPProof, fmt.Sprintf(`proof "jwk" is not a key for %s`, p.alg))
+	}
+	jkt, terr := thumbprint.Of(m)
+	if terr != nil {
+		return newError(ErrDPoPProof, `proof "jwk" has no thumbprint`)
+	}
+	p.key, p.jkt = jwk.Key(), jkt
+	return nil
+}
+
+// claims reads the proof's claims: "jti", "htm", "htu", "iat" and "ath",
+// all required (RFC 9449 sections 4.2 and 7.1).
+func (p *proof) claims(seg string) *Error {
+	b, err := decodeProofSegment(seg, "claims")
+	if err != nil {
+		return err
+	}
+	var iat numericDate
+	err = uniqueMembers(b, "proof claims", func(name, value []byte) *Error {
+		switch string(name) {
+		case "jti":
+			return proofString(value, "jti", &p.jti)
+		case "htm":
+			return proofString(value, "htm", &p.htm)
+		case "htu":
+			return proofString(value, "htu", &p.htu)
+		case "ath":
+			return proofString(value, "ath", &p.ath)
+		case "iat":
+			if e := iat.decode(value); e != nil {
+				e.Kind = ErrDPoPProof
+				return e
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range [...]struct{ name, value string }{{"jti", p.jti}, {"htm", p.htm}, {"htu", p.htu}, {"ath", p.ath}} {
+		if c.value == "" {
+			return newError(ErrDPoPProof, fmt.Sprintf("proof has no %q", c.name))
+		}
+	}
+	if !iat.set {
+		return newError(ErrDPoPProof, `proof has no "iat"`)
+	}
+	if len(p.jti) > maxJTIBytes {
+		return newError(ErrDPoPProof, fmt.Sprintf(`proof "jti" is over %d bytes`, maxJTIBytes))
+	}
+	p.iat = iat.t
+	return nil
+}
+
+// proofString decodes the proof member name, which must be a string.
+func proofString(value []byte, name string, dst *string) *Error {
+	if value[0] != '"' {
+		return newError(ErrDPoPProof, fmt.Sprintf("proof %q is not a string", name))
+	}
+	if err := jsonString(value, name, dst); err != nil {
+		err.Kind = ErrDPoPProof
+		return err
+	}
+	return nil
+}
