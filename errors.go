@@ -31,7 +31,9 @@ var (
 	// header asks for something this package does not support ("crit").
 	ErrAlgorithm = errors.New("authz: algorithm not allowed")
 	// ErrTokenType means the "typ" header is not "at+jwt" (RFC 9068 section 2.1):
-	// most often an ID token sent where an access token belongs.
+	// most often an ID token sent where an access token belongs. The
+	// middleware also answers with it a bearer token where only DPoP-bound
+	// tokens are accepted.
 	ErrTokenType = errors.New("authz: not an access token")
 	// ErrUnknownKey means the issuer's key set has no usable key for the token's
 	// "kid": unknown even after a refresh, or of a type that does not fit "alg".

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/bearer"
 )
 
 // Authenticate is middleware that requires a valid bearer token: any token
@@ -52,7 +53,7 @@ func (m *Middleware) AllowAnonymous(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		tok, err := m.bearerToken(r)
+		scheme, tok, err := m.credential(r)
 		if err != nil {
 			m.refuse(w, r, refusal{err: err})
 			return
@@ -61,7 +62,7 @@ func (m *Middleware) AllowAnonymous(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		c, err := m.validate(r, tok)
+		c, err := m.validateScheme(r, scheme, tok)
 		if err != nil {
 			m.refuse(w, r, refusal{err: err})
 			return
@@ -86,30 +87,47 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*auth
 	return c, r.WithContext(authz.NewContext(r.Context(), c)), true
 }
 
-// tokenClaims extracts r's bearer token and validates it.
+// tokenClaims extracts r's token and validates it.
 func (m *Middleware) tokenClaims(r *http.Request) (*authz.Claims, *authz.Error) {
-	tok, err := m.bearerToken(r)
+	scheme, tok, err := m.credential(r)
 	switch {
 	case err != nil:
 		return nil, err
 	case tok == "":
-		return nil, &authz.Error{Kind: authz.ErrMissingToken, Reason: "the request has no bearer token"}
+		return nil, &authz.Error{Kind: authz.ErrMissingToken, Reason: "the request has no " + map[bool]string{true: "DPoP", false: "bearer"}[m.dpop == DPoPRequired] + " token"}
+	}
+	return m.validateScheme(r, scheme, tok)
+}
+
+// validateScheme validates tok, presented with scheme.
+func (m *Middleware) validateScheme(r *http.Request, scheme string, tok authz.Token) (*authz.Claims, *authz.Error) {
+	switch {
+	case scheme == bearer.DPoP:
+		return m.validateDPoP(r, tok)
+	case m.dpop == DPoPRequired:
+		return nil, &authz.Error{Kind: authz.ErrTokenType, Reason: "this API accepts only DPoP-bound tokens, sent with the DPoP scheme and a proof"}
 	}
 	return m.validate(r, tok)
 }
 
-// validate validates tok with the request's context. Validate reports token
-// defects only, but should a Kind the middleware answers with 403 ever come
-// from it, it is made [authz.ErrMalformed]: a token that does not validate
-// is always answered with 401 invalid_token.
+// validate validates the bearer token tok with the request's context.
 func (m *Middleware) validate(r *http.Request, tok authz.Token) (*authz.Claims, *authz.Error) {
 	c, err := m.v.Validate(r.Context(), string(tok))
 	if err == nil {
 		return c, nil
 	}
+	return nil, demote(err)
+}
+
+// demote is a validation's error err as an [*authz.Error]. Validation
+// reports token defects only, but should a Kind the middleware answers
+// with 403 (or with a challenge without error) ever come from it, it is
+// made [authz.ErrMalformed]: a token that does not validate is always
+// answered with 401 invalid_token.
+func demote(err error) *authz.Error {
 	e := authz.AsError(err, authz.ErrMalformed)
 	if errors.Is(e.Kind, authz.ErrOrganization) || errors.Is(e.Kind, authz.ErrInsufficientScope) || errors.Is(e.Kind, authz.ErrMissingToken) {
 		e = &authz.Error{Kind: authz.ErrMalformed, Reason: e.Reason}
 	}
-	return nil, e
+	return e
 }

@@ -13,16 +13,27 @@ import (
 // sections 2.2 and 2.3.
 const tokenParam = "access_token"
 
-// bearerToken finds the one bearer token r carries (RFC 6750 section 2).
-// It returns "" and nil when r carries no bearer token at all (no
-// Authorization header, or one with another scheme such as Basic), and an
-// error of kind [authz.ErrInvalidRequest] when r is malformed: more than one
-// token, or a token where this Middleware does not accept one. The token is
-// never part of an error.
-func (m *Middleware) bearerToken(r *http.Request) (authz.Token, *authz.Error) {
-	tok, err := headerToken(r.Header)
+// credential finds the one token r carries (RFC 6750 section 2, RFC 9449
+// section 7.1), and its scheme: [bearer.DPoP] for an Authorization header
+// with the DPoP scheme, when WithDPoP accepts it, and [bearer.Bearer]
+// otherwise; only the Authorization header can carry a DPoP token. It
+// returns "" and nil when r carries no token at all (no Authorization
+// header, or one with another scheme such as Basic), and an error of kind
+// [authz.ErrInvalidRequest] when r is malformed: more than one token, or a
+// token where this Middleware does not accept one. The token is never part
+// of an error.
+func (m *Middleware) credential(r *http.Request) (scheme string, tok authz.Token, err *authz.Error) {
+	scheme, tok, err = m.headerToken(r.Header)
 	if err != nil {
-		return "", err
+		return "", "", err
+	}
+	if scheme == bearer.DPoP {
+		if r.URL != nil && r.URL.RawQuery != "" {
+			if q, _ := url.ParseQuery(r.URL.RawQuery); q.Has(tokenParam) {
+				return "", "", invalidRequest("the request carries more than one access token (RFC 6750 allows one method per request)")
+			}
+		}
+		return scheme, tok, nil
 	}
 	if r.URL != nil && r.URL.RawQuery != "" {
 		// Errors are ignored as net/http's own URL.Query does: a pair that
@@ -30,10 +41,10 @@ func (m *Middleware) bearerToken(r *http.Request) (authz.Token, *authz.Error) {
 		q, _ := url.ParseQuery(r.URL.RawQuery)
 		if vals, ok := q[tokenParam]; ok {
 			if !m.allowQuery {
-				return "", invalidRequest("the access token is in the URI query, which this API does not accept; send it in the Authorization header")
+				return "", "", invalidRequest("the access token is in the URI query, which this API does not accept; send it in the Authorization header")
 			}
 			if tok, err = addToken(tok, vals, "the access_token query parameter"); err != nil {
-				return "", err
+				return "", "", err
 			}
 		}
 	}
@@ -44,32 +55,33 @@ func (m *Middleware) bearerToken(r *http.Request) (authz.Token, *authz.Error) {
 				vals[i] = c.Value
 			}
 			if tok, err = addToken(tok, vals, "the "+m.cookie+" cookie"); err != nil {
-				return "", err
+				return "", "", err
 			}
 		}
 	}
 	if m.allowForm && isFormPost(r) {
 		if r.ParseForm() != nil {
-			return "", invalidRequest("the request body is not a valid application/x-www-form-urlencoded form")
+			return "", "", invalidRequest("the request body is not a valid application/x-www-form-urlencoded form")
 		}
 		if vals, ok := r.PostForm[tokenParam]; ok {
 			if tok, err = addToken(tok, vals, "the access_token form field"); err != nil {
-				return "", err
+				return "", "", err
 			}
 		}
 	}
-	return tok, nil
+	return bearer.Bearer, tok, nil
 }
 
 // headerToken parses the Authorization header (RFC 6750 section 2.1; see
-// [bearer.Parse]): "Bearer", in any case, one or more spaces, then exactly
-// one token. Another scheme (Basic, DPoP, ...) means no bearer token.
-func headerToken(h http.Header) (authz.Token, *authz.Error) {
-	tok, err := bearer.Parse(h.Values("Authorization"), "the Authorization header")
+// [bearer.ParseScheme]): a scheme m accepts ("Bearer", and "DPoP" with
+// WithDPoP), in any case, one or more spaces, then exactly one token.
+// Another scheme (Basic, ...) means no token.
+func (m *Middleware) headerToken(h http.Header) (string, authz.Token, *authz.Error) {
+	scheme, tok, err := bearer.ParseScheme(h.Values("Authorization"), "the Authorization header", m.schemes()...)
 	if err != nil {
-		return "", invalidRequest(err.Reason)
+		return "", "", invalidRequest(err.Reason)
 	}
-	return authz.Token(tok), nil
+	return scheme, authz.Token(tok), nil
 }
 
 // addToken adds the token given in vals by another method to tok, the token

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/seed31d61d31/authz"
 	"github.com/seed31d61d31/authz/internal/options"
@@ -38,6 +39,13 @@ type Middleware struct {
 	// kind is the token kind of organization routes (Accept); 0 leaves it
 	// to the validator.
 	kind authz.TokenKind
+	// dpop is WithDPoP's mode; externalURL and forwarded say how to build
+	// the URL a DPoP proof's "htu" must match. algs is the algs attribute
+	// of DPoP challenges, `algs="ES256 ..."`.
+	dpop        DPoPMode
+	externalURL string
+	forwarded   bool
+	algs        string
 }
 
 // New returns a Middleware that validates bearer tokens with v. It returns
@@ -67,6 +75,17 @@ func New(v *authz.Validator, opts ...Option) (*Middleware, error) {
 
 		resourceMetadata: c.resourceMetadata,
 		observer:         c.observer,
+
+		dpop:        c.dpop,
+		externalURL: c.externalURL,
+		forwarded:   c.forwarded,
+	}
+	if m.dpop != BearerOnly {
+		algs := v.DPoPAlgorithms()
+		if algs == nil {
+			return nil, errors.New("middleware: WithDPoP needs a validator that accepts DPoP (authz.WithDPoP)")
+		}
+		m.algs = `algs="` + strings.Join(algs, " ") + `"`
 	}
 	if m.log == nil {
 		m.log = slog.Default()

@@ -25,6 +25,11 @@ type config struct {
 	// challenge, `resource_metadata="<url>"`, or "" for none.
 	resourceMetadata string
 	observer         authz.Observer
+	// dpop, externalURL and forwarded are WithDPoP, WithExternalURL and
+	// WithForwardedHeaders.
+	dpop        DPoPMode
+	externalURL string
+	forwarded   bool
 }
 
 // Option configures a [Middleware] in [New]. Options are made by the

@@ -22,11 +22,14 @@ type refusal struct {
 	claims *authz.Claims
 	// route is the policy pattern that matched, "" outside Enforce.
 	route string
+	// dpop reports a request that used the DPoP scheme (set by refuse).
+	dpop bool
 }
 
 // refuse logs f and answers it, through the error handler if there is one.
 // It is only ever called before next, so nothing has been written yet.
 func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, f refusal) {
+	f.dpop = m.usedDPoP(r)
 	m.logRefusal(r, f)
 	if m.onError != nil {
 		m.onError(w, r, f.err)
@@ -62,7 +65,9 @@ func (m *Middleware) writeRefusal(w http.ResponseWriter, f refusal) {
 	case o.Kind == authz.ErrMissingToken:
 		// RFC 6750 section 3.1: no error code when the request has no
 		// authentication information.
-		h.Set("WWW-Authenticate", m.challenge())
+		for _, c := range m.challenges(false) {
+			h.Add("WWW-Authenticate", c)
+		}
 	default:
 		params := []string{`error="` + o.ErrorCode + `"`, `error_description="` + desc + `"`}
 		if o.HTTPStatus == http.StatusForbidden {
@@ -71,7 +76,9 @@ func (m *Middleware) writeRefusal(w http.ResponseWriter, f refusal) {
 			}
 			b.Scope = f.perms
 		}
-		h.Set("WWW-Authenticate", m.challenge(params...))
+		for _, c := range m.challenges(f.dpop, params...) {
+			h.Add("WWW-Authenticate", c)
+		}
 	}
 	out, err := json.Marshal(b)
 	if err != nil {

@@ -26,30 +26,56 @@ func (e *Error) Error() string { return e.Reason }
 // token, or more than one token (a space, tab or comma inside it) is an
 // [*Error].
 func Parse(vals []string, field string) (string, *Error) {
+	_, tok, err := ParseScheme(vals, field, Bearer)
+	return tok, err
+}
+
+// The schemes of ParseScheme.
+const (
+	// Bearer is the scheme of RFC 6750.
+	Bearer = "Bearer"
+	// DPoP is the scheme of RFC 9449 section 7.1, whose token is the same
+	// b64token.
+	DPoP = "DPoP"
+)
+
+// ParseScheme is Parse for a credential of any of schemes (compared
+// case-insensitively): it returns the scheme, as spelled in schemes, and
+// the token. A value of another scheme is no credential: "", "" and nil.
+func ParseScheme(vals []string, field string, schemes ...string) (scheme, token string, err *Error) {
 	switch len(vals) {
 	case 0:
-		return "", nil
+		return "", "", nil
 	case 1:
 	default:
-		return "", &Error{Reason: field + " is given more than once"}
+		return "", "", &Error{Reason: field + " is given more than once"}
 	}
 	v := strings.Trim(vals[0], " \t")
 	if v == "" {
-		return "", &Error{Reason: field + " is empty"}
+		return "", "", &Error{Reason: field + " is empty"}
 	}
-	scheme, rest := v, ""
+	name, rest := v, ""
 	if i := strings.IndexAny(v, " \t"); i >= 0 {
-		scheme, rest = v[:i], v[i:]
+		name, rest = v[:i], v[i:]
 	}
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", nil
+	for _, s := range schemes {
+		if strings.EqualFold(name, s) {
+			scheme = s
+		}
+	}
+	if scheme == "" {
+		return "", "", nil
+	}
+	word := scheme
+	if scheme == Bearer {
+		word = "bearer"
 	}
 	tok := strings.TrimLeft(rest, " ")
 	switch {
 	case tok == "":
-		return "", &Error{Reason: field + " has the Bearer scheme but no token"}
+		return "", "", &Error{Reason: field + " has the " + scheme + " scheme but no token"}
 	case strings.ContainsAny(tok, " \t,"):
-		return "", &Error{Reason: field + " must hold exactly one bearer token"}
+		return "", "", &Error{Reason: field + " must hold exactly one " + word + " token"}
 	}
-	return tok, nil
+	return scheme, tok, nil
 }

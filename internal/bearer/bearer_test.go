@@ -95,3 +95,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseScheme(t *testing.T) {
+	for _, tc := range []struct {
+		name, value   string
+		schemes       []string
+		scheme, token string
+		reason        string
+	}{
+		{name: "DPoP", value: "DPoP abc", schemes: []string{bearer.Bearer, bearer.DPoP}, scheme: bearer.DPoP, token: "abc"},
+		{name: "DPoP in any case", value: "dpop abc", schemes: []string{bearer.Bearer, bearer.DPoP}, scheme: bearer.DPoP, token: "abc"},
+		{name: "Bearer among both", value: "bearer abc", schemes: []string{bearer.Bearer, bearer.DPoP}, scheme: bearer.Bearer, token: "abc"},
+		{name: "DPoP not accepted", value: "DPoP abc", schemes: []string{bearer.Bearer}},
+		{name: "DPoP without token", value: "DPoP", schemes: []string{bearer.DPoP}, reason: field + " has the DPoP scheme but no token"},
+		{name: "two DPoP tokens", value: "DPoP a b", schemes: []string{bearer.DPoP}, reason: field + " must hold exactly one DPoP token"},
+		{name: "Basic", value: "Basic dXNlcg==", schemes: []string{bearer.Bearer, bearer.DPoP}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scheme, tok, err := bearer.ParseScheme([]string{tc.value}, field, tc.schemes...)
+			if tc.reason != "" {
+				require.NotNil(t, err)
+				assert.Equal(t, tc.reason, err.Reason)
+				return
+			}
+			require.Nil(t, err)
+			assert.Equal(t, tc.scheme, scheme)
+			assert.Equal(t, tc.token, tok)
+		})
+	}
+}
