@@ -52,6 +52,12 @@ type DPoPConfig struct {
 	// not see proofs sent to other replicas: give replicas a shared cache
 	// (Redis, for one) when a proof replayed to another replica must fail.
 	Replay ReplayCache
+	// Nonces, when set, makes every proof carry a server nonce ("nonce",
+	// RFC 9449 section 9) that Nonces issued, so that a proof cannot be
+	// made in advance. A proof without a valid one is refused with
+	// [ErrDPoPNonce], and the client is given the current nonce (the
+	// middleware sends it in the DPoP-Nonce header). Default none.
+	Nonces NonceSource
 }
 
 // DefaultDPoPAlgorithms are the proof algorithms accepted by default: every
@@ -88,11 +94,12 @@ type dpopState struct {
 	list   []string // the allowed algorithms, in the configured order
 	window time.Duration
 	replay ReplayCache
+	nonces NonceSource
 }
 
 // newDPoPState checks c and fills in the defaults.
 func newDPoPState(c *DPoPConfig) (*dpopState, error) {
-	d := &dpopState{algs: map[string]bool{}, window: c.Window, replay: c.Replay}
+	d := &dpopState{algs: map[string]bool{}, window: c.Window, replay: c.Replay, nonces: c.Nonces}
 	algs := c.Algorithms
 	if len(algs) == 0 {
 		algs = DefaultDPoPAlgorithms
@@ -128,6 +135,16 @@ func (v *Validator) DPoPAlgorithms() []string {
 	return append([]string(nil), v.dpop.list...)
 }
 
+// DPoPNonce returns the server nonce a DPoP client must put in its next
+// proofs, for the DPoP-Nonce response header (RFC 9449 section 8), or ""
+// when the validator asks for none ([DPoPConfig].Nonces).
+func (v *Validator) DPoPNonce() string {
+	if v.dpop == nil || v.dpop.nonces == nil {
+		return ""
+	}
+	return v.dpop.nonces.Nonce(v.now())
+}
+
 // ValidateDPoP validates an access token presented with the DPoP scheme
 // (RFC 9449 section 7.1) and the proof of its request. The token passes
 // every check of [Validator.Validate] but the last, and must be bound to a
@@ -136,10 +153,12 @@ func (v *Validator) DPoPAlgorithms() []string {
 // (no private key) that verifies its signature; its "htm" and "htu" must
 // be the request's method and URL; its "iat" within the window; its "ath"
 // the hash of the token; its key the one "cnf.jkt" names (an RFC 7638
-// thumbprint); and its "jti" new to the replay cache, which then remembers
-// it until the proof is too old to be accepted anyway.
+// thumbprint); with [DPoPConfig].Nonces, its "nonce" a current server
+// nonce; and its "jti" new to the replay cache, which then remembers it
+// until the proof is too old to be accepted anyway.
 //
-// A defect of the proof is [ErrDPoPProof]; a replay cache that cannot
+// A defect of the proof is [ErrDPoPProof], a missing or stale nonce
+// [ErrDPoPNonce]; a replay cache that cannot
 // answer is [ErrReplayUnavailable], never an acceptance. It needs
 // [WithDPoP]: without it every call fails with [ErrInvalidRequest].
 func (v *Validator) ValidateDPoP(ctx context.Context, token string, req DPoPRequest) (*Claims, error) {
@@ -176,6 +195,10 @@ func (v *Validator) checkProof(ctx context.Context, token string, c *Claims, req
 		return newError(ErrDPoPProof, `proof "ath" is not the hash of this token`)
 	case p.jkt != c.KeyThumbprint:
 		return newError(ErrDPoPProof, `proof is signed by another key than the one the token is bound to ("cnf.jkt")`)
+	case d.nonces != nil && p.nonce == "":
+		return newError(ErrDPoPNonce, `proof has no "nonce": use the server's (the DPoP-Nonce header)`)
+	case d.nonces != nil && !d.nonces.Valid(p.nonce, now):
+		return newError(ErrDPoPNonce, `proof "nonce" is not a current server nonce: use the one in the DPoP-Nonce header`)
 	}
 	// Last: only a proof that passed every check is remembered, so that a
 	// forged proof cannot use up a jti.
@@ -210,7 +233,7 @@ type proof struct {
 	signing       string // the signing input
 	sig           []byte
 	jti, htm, htu string
-	ath           string
+	ath, nonce    string
 	iat           time.Time
 }
 
@@ -394,6 +417,8 @@ func (p *proof) claims(seg string) *Error {
 			return proofString(value, "htu", &p.htu)
 		case "ath":
 			return proofString(value, "ath", &p.ath)
+		case "nonce":
+			return proofString(value, "nonce", &p.nonce)
 		case "iat":
 			if e := iat.decode(value); e != nil {
 				e.Kind = ErrDPoPProof

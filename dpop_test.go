@@ -366,3 +366,51 @@ func TestMemoryReplayCacheConcurrent(t *testing.T) {
 		assert.Equal(t, 1, n, k)
 	}
 }
+
+// TestDPoPNonces: with server nonces, a proof without one, or with one
+// older than a rotation, is refused with ErrDPoPNonce (401
+// use_dpop_nonce); the current and the previous nonce pass; replicas that
+// share the secret accept each other's nonces.
+func TestDPoPNonces(t *testing.T) {
+	secret := []byte(strings.Repeat("s", 32))
+	nonces, err := authz.NewNonceSource(secret, time.Minute)
+	require.NoError(t, err)
+	f := newDPoPFixture(t, authz.DPoPConfig{Nonces: nonces})
+	tok := must(t)(f.iss.APIToken(api, authztest.BoundTo(f.key)))
+
+	_, err = f.v.ValidateDPoP(context.Background(), tok, f.request(t, tok))
+	require.ErrorIs(t, err, authz.ErrDPoPNonce)
+	assert.Equal(t, "use_dpop_nonce", authz.OutcomeOf(err).ErrorCode)
+	assert.Equal(t, 401, authz.OutcomeOf(err).HTTPStatus)
+
+	nonce := f.v.DPoPNonce()
+	require.NotEmpty(t, nonce)
+	_, err = f.v.ValidateDPoP(context.Background(), tok, f.request(t, tok, authztest.ProofClaim("nonce", nonce)))
+	require.NoError(t, err)
+
+	f.clock.Add(time.Minute) // one rotation: the old nonce is still good
+	assert.NotEqual(t, nonce, f.v.DPoPNonce(), "the nonce rotates")
+	_, err = f.v.ValidateDPoP(context.Background(), tok, f.request(t, tok, authztest.ProofClaim("nonce", nonce)))
+	require.NoError(t, err)
+	f.clock.Add(time.Minute) // two: it is not
+	_, err = f.v.ValidateDPoP(context.Background(), tok, f.request(t, tok, authztest.ProofClaim("nonce", nonce)))
+	require.ErrorIs(t, err, authz.ErrDPoPNonce)
+	_, err = f.v.ValidateDPoP(context.Background(), tok, f.request(t, tok, authztest.ProofClaim("nonce", "made-up")))
+	require.ErrorIs(t, err, authz.ErrDPoPNonce)
+
+	same, err := authz.NewNonceSource(secret, time.Minute)
+	require.NoError(t, err)
+	other, err := authz.NewNonceSource([]byte(strings.Repeat("o", 32)), time.Minute)
+	require.NoError(t, err)
+	now := f.clock.Now()
+	assert.True(t, same.Valid(nonces.Nonce(now), now), "replicas with one secret share nonces")
+	assert.False(t, other.Valid(nonces.Nonce(now), now))
+
+	_, err = authz.NewNonceSource([]byte("short"), time.Minute)
+	assert.Error(t, err)
+	_, err = authz.NewNonceSource(secret, time.Millisecond)
+	assert.Error(t, err)
+
+	plain := newDPoPFixture(t, authz.DPoPConfig{})
+	assert.Empty(t, plain.v.DPoPNonce(), "no nonces unless configured")
+}

@@ -64,6 +64,10 @@ var (
 	// ErrDPoPProof means the DPoP proof (RFC 9449) is missing, malformed,
 	// not for this request, too old, replayed, or not by the token's key.
 	ErrDPoPProof = errors.New("authz: invalid DPoP proof")
+	// ErrDPoPNonce means the DPoP proof lacks the server's current nonce
+	// (RFC 9449 section 8): the client must make a new proof with the nonce
+	// of the DPoP-Nonce response header.
+	ErrDPoPNonce = errors.New("authz: DPoP proof needs the server's nonce")
 	// ErrReplayUnavailable means the DPoP replay cache could not say whether
 	// a proof was seen before: the request could not be judged, and is
 	// refused (HTTP 503, not 401) rather than risk a replay.
@@ -212,6 +216,7 @@ var outcomes = [...]Outcome{
 	{ErrSenderConstrained, "ErrSenderConstrained", "sender_constrained", http.StatusUnauthorized, "invalid_token", grpcUnauthenticated},
 	// RFC 9449 section 7.1 defines the error code of a bad proof.
 	{ErrDPoPProof, "ErrDPoPProof", "dpop_proof", http.StatusUnauthorized, "invalid_dpop_proof", grpcUnauthenticated},
+	{ErrDPoPNonce, "ErrDPoPNonce", "dpop_nonce", http.StatusUnauthorized, "use_dpop_nonce", grpcUnauthenticated},
 	{ErrReplayUnavailable, "ErrReplayUnavailable", "replay_unavailable", http.StatusServiceUnavailable, "temporarily_unavailable", grpcUnavailable},
 }
 

@@ -131,7 +131,7 @@ var allSentinels = []error{
 	authz.ErrUnknownKey, authz.ErrSignature, authz.ErrIssuer, authz.ErrAudience,
 	authz.ErrExpired, authz.ErrNotYetValid, authz.ErrInsufficientScope,
 	authz.ErrOrganization, authz.ErrKeysUnavailable, authz.ErrSenderConstrained, authz.ErrDPoPProof,
-	authz.ErrReplayUnavailable,
+	authz.ErrDPoPNonce, authz.ErrReplayUnavailable,
 }
 
 // checkOutcome asserts the contract of Validate's results: claims or an

@@ -67,6 +67,9 @@ func (m *Middleware) AllowAnonymous(next http.Handler) http.Handler {
 			m.refuse(w, r, refusal{err: err})
 			return
 		}
+		if scheme == bearer.DPoP {
+			m.offerNonce(w)
+		}
 		next.ServeHTTP(w, r.WithContext(authz.NewContext(r.Context(), c)))
 	})
 }
@@ -83,6 +86,9 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*auth
 	if err != nil {
 		m.refuse(w, r, refusal{err: err})
 		return nil, r, false
+	}
+	if m.usedDPoP(r) {
+		m.offerNonce(w)
 	}
 	return c, r.WithContext(authz.NewContext(r.Context(), c)), true
 }

@@ -185,3 +185,17 @@ func (m *Middleware) dpopChallenge(params ...string) string {
 	}
 	return "DPoP " + strings.Join(params, ", ")
 }
+
+// nonceHeader is the response header of the server nonce (RFC 9449
+// section 8).
+const nonceHeader = "DPoP-Nonce"
+
+// offerNonce sets the DPoP-Nonce header of the answer to a DPoP request
+// when the validator asks for server nonces: the nonce the client's next
+// proof must carry, on success (it may have rotated) and on refusal (with
+// use_dpop_nonce, the client retries with it).
+func (m *Middleware) offerNonce(w http.ResponseWriter) {
+	if n := m.v.DPoPNonce(); n != "" {
+		w.Header().Set(nonceHeader, n)
+	}
+}

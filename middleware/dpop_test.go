@@ -313,3 +313,39 @@ func TestDPoPReplayStoreDown(t *testing.T) {
 	assert.Contains(t, logs, `"level":"WARN"`)
 	assert.Contains(t, logs, "connection refused", "the operator sees the cause")
 }
+
+// TestDPoPNonceFlow: the server asks for a nonce (401 use_dpop_nonce with
+// DPoP-Nonce), the client retries with it and passes, and every answer
+// to a DPoP request carries the current nonce.
+func TestDPoPNonceFlow(t *testing.T) {
+	nonces, err := authz.NewNonceSource([]byte(strings.Repeat("k", 32)), time.Minute)
+	require.NoError(t, err)
+	g := newDPoPRig(t, middleware.DPoPAllowed, authz.DPoPConfig{Nonces: nonces})
+	url := g.srv + "/documents"
+	tok := g.bound(t)
+
+	req, err := http.NewRequest("GET", url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("DPoP", g.proof(t, url, tok))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("WWW-Authenticate"), `DPoP realm="api", error="use_dpop_nonce"`)
+	nonce := resp.Header.Get("DPoP-Nonce")
+	require.NotEmpty(t, nonce)
+
+	req, err = http.NewRequest("GET", url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("DPoP", g.proof(t, url, tok, authztest.ProofClaim("nonce", nonce)))
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, nonce, resp.Header.Get("DPoP-Nonce"), "the current nonce, on success too")
+
+	bearerResp := getDPoP(t, url, "Bearer "+must(t)(g.e.iss.APIToken(api, authztest.Scopes("read:documents"))))
+	assert.Equal(t, http.StatusOK, bearerResp.status, "bearer tokens need no nonce")
+}

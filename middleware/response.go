@@ -30,6 +30,9 @@ type refusal struct {
 // It is only ever called before next, so nothing has been written yet.
 func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, f refusal) {
 	f.dpop = m.usedDPoP(r)
+	if f.dpop {
+		m.offerNonce(w)
+	}
 	m.logRefusal(r, f)
 	if m.onError != nil {
 		m.onError(w, r, f.err)
