@@ -59,6 +59,10 @@ and client_secret in the form body:
   resource=<API>&organization_id=<id>  organization-level API token,
                                        "aud" = the API, "organization_id" = <id>
 
+A DPoP header with a proof (RFC 9449 section 5: "htm" POST, "htu" the token
+endpoint) binds the token to the proof's key: "cnf.jkt" is its thumbprint,
+and "token_type" is "DPoP".
+
 scope=<space-separated permissions> asks for permissions; the token gets
 those the client's grants allow for that API or organization, and the rest
 are dropped (Logto does the same). No scope asked, none granted. Every token

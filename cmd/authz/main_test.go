@@ -1100,3 +1100,76 @@ func TestDevIssuerPublicURL(t *testing.T) {
 	foreign.Body.Close()
 	assert.Equal(t, http.StatusMisdirectedRequest, foreign.StatusCode)
 }
+
+// TestDevIssuerDPoP: a token request with a DPoP proof (RFC 9449 section 5)
+// gets a DPoP-bound token ("token_type": "DPoP", "cnf.jkt" the proof key's
+// thumbprint) that an authz validator accepts with a proof by that key,
+// and refuses as a bearer token; a bad proof is 400 invalid_dpop_proof.
+func TestDevIssuerDPoP(t *testing.T) {
+	d := startDevIssuer(t)
+	tokenURL := d.url + "/token"
+	key, err := authztest.NewDPoPKey("ES256", nil)
+	require.NoError(t, err)
+	body := url.Values{"grant_type": {"client_credentials"}, "resource": {"https://api.example.com"}, "scope": {"read:documents"}}.Encode()
+	request := func(proofs ...string) tokenReply {
+		req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("m2m-app", "m2m-secret")
+		for _, p := range proofs {
+			req.Header.Add("DPoP", p)
+		}
+		return do(t, req)
+	}
+	proof := func(method, url string, opts ...authztest.ProofOption) string {
+		p, err := key.Proof(method, url, "", opts...)
+		require.NoError(t, err)
+		return p
+	}
+
+	r := request(proof("POST", tokenURL))
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	assert.Equal(t, "DPoP", r.body["token_type"])
+	tok := r.token()
+	assert.Contains(t, d.stderr.String(), "bound to DPoP key "+key.Thumbprint())
+
+	v, err := authz.New(d.url, []string{"https://api.example.com"}, authz.WithDPoP(authz.DPoPConfig{}))
+	require.NoError(t, err)
+	defer v.Close()
+	api := "https://api.example.com/documents"
+	p, err := key.Proof("GET", api, tok)
+	require.NoError(t, err)
+	c, err := v.ValidateDPoP(context.Background(), tok, authz.DPoPRequest{Proof: p, Method: "GET", URL: api})
+	require.NoError(t, err)
+	assert.Equal(t, key.Thumbprint(), c.KeyThumbprint)
+	_, err = v.Validate(context.Background(), tok)
+	assert.ErrorIs(t, err, authz.ErrSenderConstrained)
+
+	plain := request()
+	require.Equal(t, http.StatusOK, plain.status)
+	assert.Equal(t, "Bearer", plain.body["token_type"], "no proof, a bearer token")
+
+	for name, proofs := range map[string][]string{
+		"wrong htm":        {proof("GET", tokenURL)},
+		"wrong htu":        {proof("POST", d.url+"/other")},
+		"typ JWT":          {proof("POST", tokenURL, authztest.ProofHeader("typ", "JWT"))},
+		"private key":      {proof("POST", tokenURL, authztest.ProofWithPrivateKey())},
+		"alg HS256":        {proof("POST", tokenURL, authztest.ProofAlgorithm("HS256"))},
+		"stale":            {proof("POST", tokenURL, authztest.ProofIssuedAt(time.Now().Add(-time.Hour)))},
+		"two proofs":       {proof("POST", tokenURL), proof("POST", tokenURL)},
+		"another signer":   {proof("POST", tokenURL, authztest.ProofSignedBy(mustKey(t)))},
+		"no jti":           {proof("POST", tokenURL, authztest.WithoutProofClaim("jti"))},
+		"not a JWT at all": {"junk"},
+	} {
+		r := request(proofs...)
+		assert.Equal(t, http.StatusBadRequest, r.status, name)
+		assert.Equal(t, "invalid_dpop_proof", r.body["error"], name)
+	}
+}
+
+func mustKey(t *testing.T) *authztest.DPoPKey {
+	t.Helper()
+	k, err := authztest.NewDPoPKey("ES256", nil)
+	require.NoError(t, err)
+	return k
+}

@@ -72,6 +72,8 @@ type grantRequest struct {
 	resource     string
 	organization string
 	requested    []string
+	// jkt is the thumbprint of the DPoP key the token is bound to, or "".
+	jkt string
 }
 
 func (te *tokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -113,6 +115,9 @@ func describeGrant(g *grantRequest, granted string) string {
 		fmt.Fprintf(&b, "API resource token for %s", g.resource)
 	}
 	fmt.Fprintf(&b, ", scope %q (requested %q)", granted, strings.Join(g.requested, " "))
+	if g.jkt != "" {
+		fmt.Fprintf(&b, ", bound to DPoP key %s", g.jkt)
+	}
 	return b.String()
 }
 
@@ -155,6 +160,9 @@ func (te *tokenEndpoint) parse(w http.ResponseWriter, r *http.Request) (*grantRe
 
 	g := &grantRequest{client: c}
 	if err := g.read(form, te.clients); err != nil {
+		return g, err
+	}
+	if g.jkt, err = te.dpopKey(r); err != nil {
 		return g, err
 	}
 	return g, nil
@@ -282,6 +290,11 @@ func (te *tokenEndpoint) grant(g *grantRequest) (*tokenResponse, error) {
 	if len(granted) > 0 {
 		opts = append(opts, authztest.Scopes(granted...))
 	}
+	tokenType := "Bearer"
+	if g.jkt != "" {
+		opts = append(opts, authztest.Claim("cnf", map[string]string{"jkt": g.jkt}))
+		tokenType = "DPoP"
+	}
 	var token string
 	var err error
 	switch {
@@ -297,7 +310,7 @@ func (te *tokenEndpoint) grant(g *grantRequest) (*tokenResponse, error) {
 	}
 	return &tokenResponse{
 		AccessToken: token,
-		TokenType:   "Bearer",
+		TokenType:   tokenType,
 		ExpiresIn:   int(tokenLifetime / time.Second),
 		Scope:       strings.Join(granted, " "),
 	}, nil
