@@ -2,14 +2,11 @@ package dpopredis_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +19,7 @@ import (
 	"github.com/seed31d61d31/authz"
 	"github.com/seed31d61d31/authz/authztest"
 	"github.com/seed31d61d31/authz/dpopredis"
+	"github.com/seed31d61d31/authz/dpopredis/redistest"
 	"github.com/seed31d61d31/authz/middleware"
 )
 
@@ -32,53 +30,15 @@ var redisAddr string
 // tests, and stops it when they end. .ci/run installs redis-server when
 // it is missing.
 func TestMain(m *testing.M) {
-	addr, stop, err := startRedis()
+	s, err := redistest.New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dpopredis: the tests need redis-server (apt-get install -y redis-server):", err)
 		os.Exit(1)
 	}
-	redisAddr = addr
+	redisAddr = s.Addr()
 	code := m.Run()
-	stop()
+	s.Close()
 	os.Exit(code)
-}
-
-func startRedis() (string, func(), error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return "", nil, err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	_ = l.Close()
-	dir, err := os.MkdirTemp("", "dpopredis")
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = os.RemoveAll(dir)
-	}
-	addr := "127.0.0.1:" + port
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if rdb.Ping(context.Background()).Err() == nil {
-			return addr, stop, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, errors.New("redis-server did not answer PING within 10s")
-		}
-	}
 }
 
 // client is a client of the test server, closed when the test ends.
