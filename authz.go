@@ -313,14 +313,22 @@ func (v *Validator) validateAs(ctx context.Context, token string, proof *DPoPReq
 // with: a bearer token (proof nil) must not be bound to a key; a DPoP
 // token must be bound to the key of its valid proof.
 func (v *Validator) validateScheme(ctx context.Context, token string, proof *DPoPRequest) (*Claims, answer, error) {
+	if proof != nil {
+		// The token's SHA-256 is both its cache key and the proof's "ath".
+		digest := cache.KeyOf(token)
+		c, how, err := v.validateHashed(ctx, token, &digest)
+		if err != nil {
+			return nil, how, err
+		}
+		if err := v.checkProof(ctx, &digest, c, proof); err != nil {
+			return nil, how, err
+		}
+		return c, how, nil
+	}
 	c, how, err := v.validate(ctx, token)
 	switch {
 	case err != nil:
 		return nil, how, err
-	case proof != nil:
-		if err := v.checkProof(ctx, token, c, proof); err != nil {
-			return nil, how, err
-		}
 	case c.bound && !v.boundAsBearer:
 		if c.KeyThumbprint != "" {
 			return nil, how, newError(ErrSenderConstrained, "token is bound to a DPoP key (cnf.jkt): send it with the DPoP scheme and a proof")

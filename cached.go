@@ -15,6 +15,12 @@ import (
 // are verified once. Every caller gets claims of its own. how says how the
 // answer was reached.
 func (v *Validator) validate(ctx context.Context, raw string) (c *Claims, how answer, err error) {
+	return v.validateHashed(ctx, raw, nil)
+}
+
+// validateHashed is validate, given the SHA-256 of raw when the caller has
+// it (nil otherwise).
+func (v *Validator) validateHashed(ctx context.Context, raw string, digest *cache.Key) (c *Claims, how answer, err error) {
 	if v.cache == nil {
 		e, err := v.verify(ctx, raw)
 		if err != nil {
@@ -26,7 +32,12 @@ func (v *Validator) validate(ctx context.Context, raw string) (c *Claims, how an
 	if raw == "" || len(raw) > v.maxBytes {
 		return nil, verified, v.checkShape(raw)
 	}
-	key := cache.KeyOf(raw)
+	var key cache.Key
+	if digest != nil {
+		key = *digest
+	} else {
+		key = cache.KeyOf(raw)
+	}
 	now := v.now()
 	if e, ok := v.cache.Get(key, now.UnixNano()); ok && e.set.Epoch() == e.epoch {
 		if err := v.checkTimes(&e.claims, now); err != nil {

@@ -13,10 +13,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/seed31d61d31/authz/internal/cache"
 	"github.com/seed31d61d31/authz/internal/thumbprint"
 )
 
@@ -95,11 +98,28 @@ type dpopState struct {
 	window time.Duration
 	replay ReplayCache
 	nonces NonceSource
+	// keys remembers the proof keys seen lately, by the SHA-256 of their
+	// "jwk" JSON and "alg": a client signs every proof of a token with
+	// one key, so parsing the key and its thumbprint is done once per
+	// client, not per request.
+	keys *cache.Cache[*proofKey]
 }
+
+// proofKey is a parsed "jwk" of a proof, fit for its "alg".
+type proofKey struct {
+	key any
+	jkt string
+}
+
+// Bounds of the proof key cache: entries, and how long one is kept.
+const (
+	proofKeyEntries = 1 << 12
+	proofKeyTTL     = 10 * time.Minute
+)
 
 // newDPoPState checks c and fills in the defaults.
 func newDPoPState(c *DPoPConfig) (*dpopState, error) {
-	d := &dpopState{algs: map[string]bool{}, window: c.Window, replay: c.Replay, nonces: c.Nonces}
+	d := &dpopState{algs: map[string]bool{}, window: c.Window, replay: c.Replay, nonces: c.Nonces, keys: cache.New[*proofKey](proofKeyEntries)}
 	algs := c.Algorithms
 	if len(algs) == 0 {
 		algs = DefaultDPoPAlgorithms
@@ -168,13 +188,14 @@ func (v *Validator) ValidateDPoP(ctx context.Context, token string, req DPoPRequ
 	return v.validateAs(ctx, token, &req)
 }
 
-// checkProof is the proof's part of ValidateDPoP, for claims c of token.
-func (v *Validator) checkProof(ctx context.Context, token string, c *Claims, req *DPoPRequest) *Error {
+// checkProof is the proof's part of ValidateDPoP, for claims c of the
+// token whose SHA-256 is digest.
+func (v *Validator) checkProof(ctx context.Context, digest *cache.Key, c *Claims, req *DPoPRequest) *Error {
 	d := v.dpop
 	if c.KeyThumbprint == "" {
 		return newError(ErrDPoPProof, `the token is not bound to a DPoP key (it has no "cnf.jkt"): send it with the Bearer scheme`)
 	}
-	p, err := d.parseProof(req.Proof)
+	p, err := d.parseProof(req.Proof, v.now())
 	if err != nil {
 		return err
 	}
@@ -191,7 +212,7 @@ func (v *Validator) checkProof(ctx context.Context, token string, c *Claims, req
 		return newError(ErrDPoPProof, fmt.Sprintf(`proof "iat" is %v old, over the %v allowed`, now.Sub(p.iat).Truncate(time.Second), d.window+v.leeway))
 	case p.iat.After(now.Add(v.leeway)):
 		return newError(ErrDPoPProof, fmt.Sprintf(`proof "iat" is %v in the future`, p.iat.Sub(now).Truncate(time.Second)))
-	case p.ath != tokenHash(token):
+	case !sameHash(p.ath, digest):
 		return newError(ErrDPoPProof, `proof "ath" is not the hash of this token`)
 	case p.jkt != c.KeyThumbprint:
 		return newError(ErrDPoPProof, `proof is signed by another key than the one the token is bound to ("cnf.jkt")`)
@@ -201,8 +222,10 @@ func (v *Validator) checkProof(ctx context.Context, token string, c *Claims, req
 		return newError(ErrDPoPNonce, `proof "nonce" is not a current server nonce: use the one in the DPoP-Nonce header`)
 	}
 	// Last: only a proof that passed every check is remembered, so that a
-	// forged proof cannot use up a jti.
-	replayed, rerr := d.replay.Remember(ctx, replayKey(p.jkt, p.jti), now, p.iat.Add(d.window+v.leeway))
+	// forged proof cannot use up a jti. A proof is named by its key and its
+	// "jti", so that one client's identifiers never collide with
+	// another's.
+	replayed, rerr := d.replay.Remember(ctx, p.jkt+":"+p.jti, now, p.iat.Add(d.window+v.leeway))
 	switch {
 	case rerr != nil:
 		return wrapError(ErrReplayUnavailable, "the DPoP replay cache could not be consulted", rerr)
@@ -212,18 +235,15 @@ func (v *Validator) checkProof(ctx context.Context, token string, c *Claims, req
 	return nil
 }
 
-// tokenHash is "ath" of token: base64url(SHA-256(token)) (RFC 9449
-// section 4.2).
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// replayKey names a proof in the replay cache: its "jti" within its key,
-// so that one client's identifiers never collide with another's.
-func replayKey(jkt, jti string) string {
-	sum := sha256.Sum256([]byte(jkt + " " + jti))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+// sameHash reports whether ath, a proof's "ath", is base64url(digest), the
+// SHA-256 of the token (RFC 9449 section 4.2).
+func sameHash(ath string, digest *cache.Key) bool {
+	var b [sha256.Size]byte
+	if len(ath) != base64.RawURLEncoding.EncodedLen(len(b)) {
+		return false
+	}
+	n, err := b64.Decode(b[:], []byte(ath))
+	return err == nil && n == len(b) && b == *digest
 }
 
 // proof is a parsed DPoP proof, its signature not yet verified.
@@ -235,6 +255,7 @@ type proof struct {
 	jti, htm, htu string
 	ath, nonce    string
 	iat           time.Time
+	buf           []byte // the decoded segments, one after the other
 }
 
 // proofKeyFits says, for each allowed algorithm, whether a proof key fits
@@ -257,7 +278,7 @@ var privateMembers = map[string]bool{"d": true, "p": true, "q": true, "dp": true
 
 // parseProof decodes raw and checks its form: "typ", "alg", "jwk" and the
 // claims RFC 9449 section 4.2 requires.
-func (d *dpopState) parseProof(raw string) (*proof, *Error) {
+func (d *dpopState) parseProof(raw string, now time.Time) (*proof, *Error) {
 	switch {
 	case raw == "":
 		return nil, newError(ErrDPoPProof, "the request has no DPoP proof")
@@ -278,13 +299,19 @@ func (d *dpopState) parseProof(raw string) (*proof, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.parseKey(jwk); err != nil {
-		return nil, err
+	ck := cache.KeyOf(p.alg + " " + string(jwk))
+	if k, ok := d.keys.Get(ck, now.UnixNano()); ok {
+		p.key, p.jkt = k.key, k.jkt
+	} else {
+		if err := p.parseKey(jwk); err != nil {
+			return nil, err
+		}
+		d.keys.Put(ck, &proofKey{key: p.key, jkt: p.jkt}, now.Add(proofKeyTTL).UnixNano(), now.UnixNano())
 	}
 	if err := p.claims(raw[dot1+1 : dot2]); err != nil {
 		return nil, err
 	}
-	sig, derr := decodeSegment(raw[dot2+1:])
+	sig, derr := p.decode(raw[dot2+1:])
 	if derr != nil || len(sig) == 0 {
 		return nil, newError(ErrDPoPProof, "proof signature is not base64url")
 	}
@@ -292,10 +319,25 @@ func (d *dpopState) parseProof(raw string) (*proof, *Error) {
 	return p, nil
 }
 
+// decode decodes the base64url segment seg into the next bytes of p.buf.
+func (p *proof) decode(seg string) ([]byte, error) {
+	if p.buf == nil {
+		p.buf = make([]byte, 0, b64.DecodedLen(len(p.signing)+1+len(seg))+8)
+	}
+	start := len(p.buf)
+	n := b64.DecodedLen(len(seg))
+	if cap(p.buf)-start < n {
+		p.buf = append(p.buf, make([]byte, n)...)[:start]
+	}
+	m, err := b64.Decode(p.buf[start:start+n], unsafe.Slice(unsafe.StringData(seg), len(seg)))
+	p.buf = p.buf[:start+m]
+	return p.buf[start : start+m : start+m], err
+}
+
 // decodeProofSegment decodes a proof's header or claims segment, UTF-8
-// JSON.
-func decodeProofSegment(seg, what string) ([]byte, *Error) {
-	b, err := decodeSegment(seg)
+// JSON, into p's buffer.
+func (p *proof) decodeProofSegment(seg, what string) ([]byte, *Error) {
+	b, err := p.decode(seg)
 	if err != nil {
 		return nil, newError(ErrDPoPProof, "proof "+what+" is not base64url")
 	}
@@ -333,7 +375,7 @@ func uniqueMembers(b []byte, what string, fn func(name, value []byte) *Error) *E
 // header reads the proof header: "typ" must be dpop+jwt, "alg" allowed,
 // no "crit"; it returns "jwk", undecoded.
 func (p *proof) header(seg string, d *dpopState) ([]byte, *Error) {
-	b, err := decodeProofSegment(seg, "header")
+	b, err := p.decodeProofSegment(seg, "header")
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +444,7 @@ func (p *proof) parseKey(raw []byte) *Error {
 // claims reads the proof's claims: "jti", "htm", "htu", "iat" and "ath",
 // all required (RFC 9449 sections 4.2 and 7.1).
 func (p *proof) claims(seg string) *Error {
-	b, err := decodeProofSegment(seg, "claims")
+	b, err := p.decodeProofSegment(seg, "claims")
 	if err != nil {
 		return err
 	}
@@ -445,10 +487,17 @@ func (p *proof) claims(seg string) *Error {
 	return nil
 }
 
-// proofString decodes the proof member name, which must be a string.
+// proofString decodes the proof member name, which must be a string. The
+// common string, without escapes, is a view of value rather than a copy:
+// a proof's segments are decoded into a buffer of their own, which nothing
+// writes to after, and whose strings live only as long as the check.
 func proofString(value []byte, name string, dst *string) *Error {
-	if value[0] != '"' {
+	if len(value) < 2 || value[0] != '"' {
 		return newError(ErrDPoPProof, fmt.Sprintf("proof %q is not a string", name))
+	}
+	if inner := value[1 : len(value)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		*dst = unsafe.String(unsafe.SliceData(inner), len(inner))
+		return nil
 	}
 	if err := jsonString(value, name, dst); err != nil {
 		err.Kind = ErrDPoPProof

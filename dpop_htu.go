@@ -13,6 +13,9 @@ import (
 // dropped). A URL that is not absolute http or https, or that has user
 // information, matches nothing.
 func sameHTU(htu, requestURL string) bool {
+	if htu == requestURL && isPlainURL(htu) {
+		return true // the usual case: the client sent what it signed
+	}
 	a, ok := normalizeHTU(htu)
 	if !ok {
 		return false
@@ -133,4 +136,37 @@ func removeDotSegments(in string) string {
 		}
 	}
 	return strings.Join(out, "")
+}
+
+// isPlainURL reports whether u is already in the form normalizeHTU gives:
+// "http://" or "https://", a lower-case host name or IPv4 address with an
+// optional port, then a path of unreserved characters and '/' with no dot
+// segment, and no query or fragment.
+func isPlainURL(u string) bool {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(u, "http://"); !ok {
+			return false
+		}
+	}
+	slash := strings.IndexByte(rest, '/')
+	if slash <= 0 {
+		return false
+	}
+	host, path := rest[:slash], rest[slash:]
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == ':') {
+			return false
+		}
+	}
+	if strings.HasSuffix(host, ":80") || strings.HasSuffix(host, ":443") || strings.HasSuffix(host, ":") {
+		return false
+	}
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; c != '/' && !isUnreserved(c) {
+			return false
+		}
+	}
+	return !strings.Contains(path, "/.")
 }

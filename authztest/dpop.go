@@ -83,6 +83,9 @@ func jwkObject(m jwkset.JWKMarshal) (map[string]any, error) {
 	return o, json.Unmarshal(b, &o)
 }
 
+// PublicKey returns the public key, as proofs carry it in "jwk".
+func (k *DPoPKey) PublicKey() crypto.PublicKey { return k.private.Public() }
+
 // Thumbprint returns the key's RFC 7638 thumbprint, the "cnf.jkt" of the
 // tokens bound to it.
 func (k *DPoPKey) Thumbprint() string { return k.jkt }

@@ -79,8 +79,12 @@ const dpopHeader = "DPoP"
 // requestURL is the URL of r as its client sent it, for "htu".
 func (m *Middleware) requestURL(r *http.Request) string {
 	path := r.URL.EscapedPath()
-	if r.RequestURI != "" { // the path as received, before any StripPrefix
-		if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+	// The path as received, before any StripPrefix: the request target up
+	// to its query, when it is a path (the usual origin form), else parsed.
+	if t := r.RequestURI; strings.HasPrefix(t, "/") {
+		path, _, _ = strings.Cut(t, "?")
+	} else if t != "" {
+		if u, err := url.ParseRequestURI(t); err == nil {
 			path = u.EscapedPath()
 		}
 	}

@@ -54,9 +54,24 @@ func Of(m jwkset.JWKMarshal) (string, error) {
 
 // jsonString encodes s as a JSON string without HTML escaping.
 func jsonString(s string) []byte {
+	if plain(s) { // base64url values and key type names: quoted as they are
+		return []byte(`"` + s + `"`)
+	}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s) // encoding a string cannot fail
 	return []byte(strings.TrimSuffix(b.String(), "\n"))
+}
+
+// plain reports whether s has only characters JSON does not escape and
+// that need no thought: ASCII letters, digits, '-', '_' and '.'.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
