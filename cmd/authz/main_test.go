@@ -1131,7 +1131,8 @@ func TestDevIssuerDPoP(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
 	assert.Equal(t, "DPoP", r.body["token_type"])
 	tok := r.token()
-	assert.Contains(t, d.stderr.String(), "bound to DPoP key "+key.Thumbprint())
+	assert.Eventually(t, func() bool { return strings.Contains(d.stderr.String(), "bound to DPoP key "+key.Thumbprint()) },
+		10*time.Second, 10*time.Millisecond, "the log names the key (read from the process's stderr as it comes)")
 
 	v, err := authz.New(d.url, []string{"https://api.example.com"}, authz.WithDPoP(authz.DPoPConfig{}))
 	require.NoError(t, err)
