@@ -23,6 +23,39 @@ import (
 	"github.com/seed31d61d31/authz/internal/thumbprint"
 )
 
+// DPoPMode says which schemes a transport (the middleware, grpcauthz)
+// accepts tokens with: Bearer (RFC 6750), DPoP (RFC 9449), or both.
+type DPoPMode int
+
+const (
+	// BearerOnly accepts bearer tokens only, the default. A token bound to
+	// a key (DPoP or otherwise) is refused: it is not a bearer token
+	// ([ErrSenderConstrained]).
+	BearerOnly DPoPMode = iota
+	// DPoPAllowed accepts unbound tokens with the Bearer scheme and
+	// DPoP-bound tokens with the DPoP scheme and their proof.
+	DPoPAllowed
+	// DPoPRequired accepts only DPoP-bound tokens, with the DPoP scheme
+	// and their proof.
+	DPoPRequired
+)
+
+// Valid reports whether m is one of the modes above.
+func (m DPoPMode) Valid() bool { return m >= BearerOnly && m <= DPoPRequired }
+
+// String is the mode's name: "BearerOnly", "DPoPAllowed" or "DPoPRequired".
+func (m DPoPMode) String() string {
+	switch m {
+	case BearerOnly:
+		return "BearerOnly"
+	case DPoPAllowed:
+		return "DPoPAllowed"
+	case DPoPRequired:
+		return "DPoPRequired"
+	}
+	return fmt.Sprintf("DPoPMode(%d)", int(m))
+}
+
 // DPoPRequest is what a DPoP proof (RFC 9449) is checked against: the
 // proof a request carried, and the request.
 type DPoPRequest struct {

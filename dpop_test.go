@@ -320,9 +320,9 @@ func TestMemoryReplayCache(t *testing.T) {
 		{key: "b", at: 2 * time.Second},
 		{key: "c", at: 3 * time.Second, full: true},
 		{key: "a", at: 59 * time.Second, replayed: true},
-		{key: "c", at: 61 * time.Second},             // a expired: room for c
+		{key: "c", at: 61 * time.Second},                     // a expired: room for c
 		{key: "a", at: 61500 * time.Millisecond, full: true}, // b and c live
-		{key: "a", at: 63 * time.Second},             // b expired
+		{key: "a", at: 63 * time.Second},                     // b expired
 	} {
 		replayed, err := remember(step.key, t0.Add(step.at))
 		if step.full {

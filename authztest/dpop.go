@@ -200,4 +200,3 @@ func (k *DPoPKey) Proof(method, url, token string, opts ...ProofOption) (string,
 	}
 	return signed, nil
 }
-

@@ -81,7 +81,7 @@ func BenchmarkDPoPRequest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		mw, err := middleware.New(v, middleware.WithDPoP(middleware.DPoPRequired), middleware.WithLogger(slog.New(slog.DiscardHandler)))
+		mw, err := middleware.New(v, middleware.WithDPoP(authz.DPoPRequired), middleware.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -123,7 +123,7 @@ func replica(t *testing.T, iss *authztest.Issuer, replay authz.ReplayCache) stri
 	v, err := authz.New(iss.URL(), []string{api}, authz.WithDPoP(authz.DPoPConfig{Replay: replay}))
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
-	mw, err := middleware.New(v, middleware.WithDPoP(middleware.DPoPRequired), middleware.WithExternalURL(external))
+	mw, err := middleware.New(v, middleware.WithDPoP(authz.DPoPRequired), middleware.WithExternalURL(external))
 	require.NoError(t, err)
 	srv := httptest.NewServer(mw.Require("read:documents")(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"documents":[]}`))

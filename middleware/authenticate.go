@@ -100,7 +100,7 @@ func (m *Middleware) tokenClaims(r *http.Request) (*authz.Claims, *authz.Error) 
 	case err != nil:
 		return nil, err
 	case tok == "":
-		return nil, &authz.Error{Kind: authz.ErrMissingToken, Reason: "the request has no " + map[bool]string{true: "DPoP", false: "bearer"}[m.dpop == DPoPRequired] + " token"}
+		return nil, &authz.Error{Kind: authz.ErrMissingToken, Reason: "the request has no " + map[bool]string{true: "DPoP", false: "bearer"}[m.dpop == authz.DPoPRequired] + " token"}
 	}
 	return m.validateScheme(r, scheme, tok)
 }
@@ -110,7 +110,7 @@ func (m *Middleware) validateScheme(r *http.Request, scheme string, tok authz.To
 	switch {
 	case scheme == bearer.DPoP:
 		return m.validateDPoP(r, tok)
-	case m.dpop == DPoPRequired:
+	case m.dpop == authz.DPoPRequired:
 		return nil, &authz.Error{Kind: authz.ErrTokenType, Reason: "this API accepts only DPoP-bound tokens, sent with the DPoP scheme and a proof"}
 	}
 	return m.validate(r, tok)

@@ -117,7 +117,7 @@ func BenchmarkDPoP(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer v.Close()
-	mw, err := middleware.New(v, middleware.WithDPoP(middleware.DPoPAllowed), middleware.WithLogger(slog.New(slog.DiscardHandler)))
+	mw, err := middleware.New(v, middleware.WithDPoP(authz.DPoPAllowed), middleware.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,35 +9,17 @@ import (
 	"github.com/seed31d61d31/authz/internal/bearer"
 )
 
-// DPoPMode says which schemes a [Middleware] accepts tokens with: Bearer
-// (RFC 6750), DPoP (RFC 9449), or both.
-type DPoPMode int
-
-const (
-	// BearerOnly accepts bearer tokens only, the default. A token bound to
-	// a key (DPoP or otherwise) is refused: it is not a bearer token
-	// ([authz.ErrSenderConstrained]).
-	BearerOnly DPoPMode = iota
-	// DPoPAllowed accepts unbound tokens with the Bearer scheme and
-	// DPoP-bound tokens with the DPoP scheme and their proof. Refusals
-	// carry both challenges.
-	DPoPAllowed
-	// DPoPRequired accepts only DPoP-bound tokens, with the DPoP scheme
-	// and their proof.
-	DPoPRequired
-)
-
 // WithDPoP sets which schemes the Middleware accepts (default
-// [BearerOnly]). DPoPAllowed and DPoPRequired need a validator made with
-// [authz.WithDPoP]; New fails otherwise. A DPoP request carries its token
+// [authz.BearerOnly]). [authz.DPoPAllowed] and [authz.DPoPRequired] need a
+// validator made with [authz.WithDPoP]; New fails otherwise. A DPoP request carries its token
 // as "Authorization: DPoP <token>" and exactly one "DPoP" header, its
 // proof, whose "htu" must be the URL the client used: by default the
 // request's scheme (https when it came over TLS), its Host header and its
 // path as received; see [WithExternalURL] and [WithForwardedHeaders] for
 // an API behind a proxy.
-func WithDPoP(mode DPoPMode) Option {
+func WithDPoP(mode authz.DPoPMode) Option {
 	return optionFunc(func(c *config) {
-		if mode < BearerOnly || mode > DPoPRequired {
+		if !mode.Valid() {
 			c.Fail("middleware: ", "WithDPoP: unknown mode %d", mode)
 			return
 		}
@@ -130,9 +112,9 @@ func proofOf(r *http.Request) (string, *authz.Error) {
 // schemes are the credential schemes m accepts in the Authorization header.
 func (m *Middleware) schemes() []string {
 	switch m.dpop {
-	case DPoPAllowed:
+	case authz.DPoPAllowed:
 		return []string{bearer.Bearer, bearer.DPoP}
-	case DPoPRequired:
+	case authz.DPoPRequired:
 		return []string{bearer.DPoP, bearer.Bearer} // Bearer, to refuse it with a reason
 	}
 	return []string{bearer.Bearer}
@@ -141,7 +123,7 @@ func (m *Middleware) schemes() []string {
 // usedDPoP reports whether r presents its token with the DPoP scheme, which
 // m accepts.
 func (m *Middleware) usedDPoP(r *http.Request) bool {
-	if m.dpop == BearerOnly {
+	if m.dpop == authz.BearerOnly {
 		return false
 	}
 	scheme, _, _ := bearer.ParseScheme(r.Header.Values("Authorization"), "", bearer.DPoP)
@@ -166,9 +148,9 @@ func (m *Middleware) validateDPoP(r *http.Request, tok authz.Token) (*authz.Clai
 // scheme the request used, and that one first.
 func (m *Middleware) challenges(dpop bool, params ...string) []string {
 	switch m.dpop {
-	case DPoPRequired:
+	case authz.DPoPRequired:
 		return []string{m.dpopChallenge(params...)}
-	case DPoPAllowed:
+	case authz.DPoPAllowed:
 		if dpop {
 			return []string{m.dpopChallenge(params...), m.challenge()}
 		}

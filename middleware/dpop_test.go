@@ -27,7 +27,7 @@ type dpopRig struct {
 	key *authztest.DPoPKey
 }
 
-func newDPoPRig(t *testing.T, mode middleware.DPoPMode, dc authz.DPoPConfig, opts ...middleware.Option) *dpopRig {
+func newDPoPRig(t *testing.T, mode authz.DPoPMode, dc authz.DPoPConfig, opts ...middleware.Option) *dpopRig {
 	t.Helper()
 	e := newEnv(t, false)
 	v, err := authz.New(e.iss.URL(), []string{api}, authz.WithClock(e.clock.Now), authz.WithDPoP(dc))
@@ -96,7 +96,7 @@ const algs = `algs="ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA"
 // first challenge is the scheme used, with the error, and whose second is
 // the other scheme.
 func TestDPoPAllowed(t *testing.T) {
-	g := newDPoPRig(t, middleware.DPoPAllowed, authz.DPoPConfig{})
+	g := newDPoPRig(t, authz.DPoPAllowed, authz.DPoPConfig{})
 	url := g.srv + "/documents"
 	tok := g.bound(t)
 	unbound := must(t)(g.e.iss.APIToken(api, authztest.Scopes("read:documents")))
@@ -181,7 +181,7 @@ func TestDPoPAllowed(t *testing.T) {
 // TestDPoPRequired: only the DPoP scheme; a bearer token, bound or not, is
 // refused with the DPoP challenge alone.
 func TestDPoPRequired(t *testing.T) {
-	g := newDPoPRig(t, middleware.DPoPRequired, authz.DPoPConfig{})
+	g := newDPoPRig(t, authz.DPoPRequired, authz.DPoPConfig{})
 	url := g.srv + "/documents"
 	tok := g.bound(t)
 	assert.Equal(t, http.StatusOK, getDPoP(t, url, "DPoP "+tok, g.proof(t, url, tok)).status)
@@ -198,7 +198,7 @@ func TestDPoPRequired(t *testing.T) {
 // TestBearerOnlyRefusesBoundTokens: by default the DPoP scheme is no
 // credential, and a bound token sent as a bearer token is refused.
 func TestBearerOnlyRefusesBoundTokens(t *testing.T) {
-	g := newDPoPRig(t, middleware.BearerOnly, authz.DPoPConfig{})
+	g := newDPoPRig(t, authz.BearerOnly, authz.DPoPConfig{})
 	url := g.srv + "/documents"
 	tok := g.bound(t)
 	got := getDPoP(t, url, "Bearer "+tok)
@@ -211,7 +211,7 @@ func TestBearerOnlyRefusesBoundTokens(t *testing.T) {
 
 func TestDPoPNeedsAValidatorThatAcceptsIt(t *testing.T) {
 	e := newEnv(t, false)
-	_, err := middleware.New(e.apiV, middleware.WithDPoP(middleware.DPoPAllowed))
+	_, err := middleware.New(e.apiV, middleware.WithDPoP(authz.DPoPAllowed))
 	assert.ErrorContains(t, err, "authz.WithDPoP")
 	for _, bad := range []string{"api.example.com", "https://api.example.com/", "https://api.example.com?x", "ftp://api.example.com", "https://u@api.example.com"} {
 		_, err := middleware.New(e.apiV, middleware.WithExternalURL(bad))
@@ -226,14 +226,14 @@ func TestDPoPNeedsAValidatorThatAcceptsIt(t *testing.T) {
 func TestDPoPURLBehindAProxy(t *testing.T) {
 	const external = "https://api.example.com"
 	t.Run("WithExternalURL", func(t *testing.T) {
-		g := newDPoPRig(t, middleware.DPoPAllowed, authz.DPoPConfig{}, middleware.WithExternalURL(external))
+		g := newDPoPRig(t, authz.DPoPAllowed, authz.DPoPConfig{}, middleware.WithExternalURL(external))
 		tok := g.bound(t)
 		assert.Equal(t, http.StatusOK, getDPoP(t, g.srv+"/documents", "DPoP "+tok, g.proof(t, external+"/documents", tok)).status)
 		assert.Equal(t, http.StatusUnauthorized, getDPoP(t, g.srv+"/documents", "DPoP "+tok, g.proof(t, g.srv+"/documents", tok)).status,
 			"the internal URL is not the one clients use")
 	})
 	t.Run("forwarded headers are ignored by default", func(t *testing.T) {
-		g := newDPoPRig(t, middleware.DPoPAllowed, authz.DPoPConfig{})
+		g := newDPoPRig(t, authz.DPoPAllowed, authz.DPoPConfig{})
 		tok := g.bound(t)
 		req, err := http.NewRequest("GET", g.srv+"/documents", nil)
 		require.NoError(t, err)
@@ -244,7 +244,7 @@ func TestDPoPURLBehindAProxy(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, sendDPoP(t, req).status)
 	})
 	t.Run("WithForwardedHeaders", func(t *testing.T) {
-		g := newDPoPRig(t, middleware.DPoPAllowed, authz.DPoPConfig{}, middleware.WithForwardedHeaders())
+		g := newDPoPRig(t, authz.DPoPAllowed, authz.DPoPConfig{}, middleware.WithForwardedHeaders())
 		tok := g.bound(t)
 		req, err := http.NewRequest("GET", g.srv+"/documents", nil)
 		require.NoError(t, err)
@@ -255,7 +255,7 @@ func TestDPoPURLBehindAProxy(t *testing.T) {
 		assert.Equal(t, http.StatusOK, sendDPoP(t, req).status)
 	})
 	t.Run("StripPrefix", func(t *testing.T) {
-		g := newDPoPRig(t, middleware.DPoPAllowed, authz.DPoPConfig{})
+		g := newDPoPRig(t, authz.DPoPAllowed, authz.DPoPConfig{})
 		tok := g.bound(t)
 		assert.Equal(t, http.StatusOK, getDPoP(t, g.srv+"/v1/documents", "DPoP "+tok, g.proof(t, g.srv+"/v1/documents", tok)).status)
 		assert.Equal(t, http.StatusUnauthorized, getDPoP(t, g.srv+"/v1/documents", "DPoP "+tok, g.proof(t, g.srv+"/documents", tok)).status)
@@ -268,12 +268,12 @@ func TestDPoPURLBehindAProxy(t *testing.T) {
 func TestDPoPReplicasShareAReplayCache(t *testing.T) {
 	shared := authz.NewMemoryReplayCache(1024)
 	const external = "https://api.example.com"
-	a := newDPoPRig(t, middleware.DPoPAllowed, authz.DPoPConfig{Replay: shared}, middleware.WithExternalURL(external))
+	a := newDPoPRig(t, authz.DPoPAllowed, authz.DPoPConfig{Replay: shared}, middleware.WithExternalURL(external))
 	e := a.e
 	v, err := authz.New(e.iss.URL(), []string{api}, authz.WithClock(e.clock.Now), authz.WithDPoP(authz.DPoPConfig{Replay: shared}))
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
-	mw := e.middleware(t, v, middleware.WithDPoP(middleware.DPoPAllowed), middleware.WithExternalURL(external))
+	mw := e.middleware(t, v, middleware.WithDPoP(authz.DPoPAllowed), middleware.WithExternalURL(external))
 	b := serve(t, mw.Require("read:documents")(echo)).URL
 
 	tok := a.bound(t)
@@ -296,7 +296,7 @@ func (downCache) Remember(context.Context, string, time.Time, time.Time) (bool, 
 // TestDPoPReplayStoreDown: 503 with Retry-After and no challenge; the log
 // says why, the client is not told.
 func TestDPoPReplayStoreDown(t *testing.T) {
-	g := newDPoPRig(t, middleware.DPoPAllowed, authz.DPoPConfig{Replay: downCache{}})
+	g := newDPoPRig(t, authz.DPoPAllowed, authz.DPoPConfig{Replay: downCache{}})
 	url := g.srv + "/documents"
 	tok := g.bound(t)
 	req, err := http.NewRequest("GET", url, nil)
@@ -320,7 +320,7 @@ func TestDPoPReplayStoreDown(t *testing.T) {
 func TestDPoPNonceFlow(t *testing.T) {
 	nonces, err := authz.NewNonceSource([]byte(strings.Repeat("k", 32)), time.Minute)
 	require.NoError(t, err)
-	g := newDPoPRig(t, middleware.DPoPAllowed, authz.DPoPConfig{Nonces: nonces})
+	g := newDPoPRig(t, authz.DPoPAllowed, authz.DPoPConfig{Nonces: nonces})
 	url := g.srv + "/documents"
 	tok := g.bound(t)
 

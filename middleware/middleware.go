@@ -42,7 +42,7 @@ type Middleware struct {
 	// dpop is WithDPoP's mode; externalURL and forwarded say how to build
 	// the URL a DPoP proof's "htu" must match. algs is the algs attribute
 	// of DPoP challenges, `algs="ES256 ..."`.
-	dpop        DPoPMode
+	dpop        authz.DPoPMode
 	externalURL string
 	forwarded   bool
 	algs        string
@@ -80,7 +80,7 @@ func New(v *authz.Validator, opts ...Option) (*Middleware, error) {
 		externalURL: c.externalURL,
 		forwarded:   c.forwarded,
 	}
-	if m.dpop != BearerOnly {
+	if m.dpop != authz.BearerOnly {
 		algs := v.DPoPAlgorithms()
 		if algs == nil {
 			return nil, errors.New("middleware: WithDPoP needs a validator that accepts DPoP (authz.WithDPoP)")

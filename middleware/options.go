@@ -27,7 +27,7 @@ type config struct {
 	observer         authz.Observer
 	// dpop, externalURL and forwarded are WithDPoP, WithExternalURL and
 	// WithForwardedHeaders.
-	dpop        DPoPMode
+	dpop        authz.DPoPMode
 	externalURL string
 	forwarded   bool
 }

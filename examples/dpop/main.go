@@ -113,7 +113,7 @@ func newAPI(c config, log *slog.Logger) (http.Handler, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	mwOpts := []middleware.Option{middleware.WithDPoP(middleware.DPoPRequired), middleware.WithLogger(log)}
+	mwOpts := []middleware.Option{middleware.WithDPoP(authz.DPoPRequired), middleware.WithLogger(log)}
 	if c.externalURL != "" {
 		mwOpts = append(mwOpts, middleware.WithExternalURL(c.externalURL))
 	}

@@ -51,4 +51,3 @@ func TestThumbprint(t *testing.T) {
 		})
 	}
 }
-

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -84,7 +84,7 @@ func api(t *testing.T, iss *authztest.Issuer, dc authz.DPoPConfig) string {
 	v, err := authz.New(iss.URL(), []string{resource}, authz.WithDPoP(dc))
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
-	mw, err := middleware.New(v, middleware.WithDPoP(middleware.DPoPRequired), middleware.WithLogger(slog.New(slog.DiscardHandler)))
+	mw, err := middleware.New(v, middleware.WithDPoP(authz.DPoPRequired), middleware.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	srv := httptest.NewServer(mw.Require("read:documents")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := authz.FromContext(r.Context())
