@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/bearer"
 	"github.com/seed31d61d31/authz/internal/options"
 )
 
@@ -22,6 +23,9 @@ type Interceptor struct {
 	methods  map[string]*methodRule
 	log      *slog.Logger
 	observer authz.Observer
+	// dpop is WithDPoP's mode; externalURL is WithExternalURL's base.
+	dpop        authz.DPoPMode
+	externalURL string
 }
 
 // New returns an Interceptor that validates tokens with v and enforces
@@ -50,7 +54,10 @@ func New(v *authz.Validator, methods Methods, opts ...Option) (*Interceptor, err
 	if err != nil {
 		return nil, err
 	}
-	return &Interceptor{v: v, methods: rules, log: c.logger, observer: c.observer}, nil
+	if c.dpop != authz.BearerOnly && v.DPoPAlgorithms() == nil {
+		return nil, errors.New("grpcauthz: WithDPoP needs a validator that accepts DPoP (authz.WithDPoP)")
+	}
+	return &Interceptor{v: v, methods: rules, log: c.logger, observer: c.observer, dpop: c.dpop, externalURL: c.externalURL}, nil
 }
 
 // UnaryServerInterceptor is a [grpc.UnaryServerInterceptor]; install it with
@@ -60,7 +67,7 @@ func New(v *authz.Validator, methods Methods, opts ...Option) (*Interceptor, err
 // returns the refusal as a status error without calling it (see [Error]
 // for the codes).
 func (i *Interceptor) UnaryServerInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, err := i.authorize(ctx, info.FullMethod)
+	ctx, err := i.authorize(ctx, info.FullMethod, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +82,7 @@ func (i *Interceptor) UnaryServerInterceptor(ctx context.Context, req any, info 
 // calling it. A token that expires while the stream is open does not end
 // the stream.
 func (i *Interceptor) StreamServerInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ctx, err := i.authorize(ss.Context(), info.FullMethod)
+	ctx, err := i.authorize(ss.Context(), info.FullMethod, ss)
 	if err != nil {
 		return err
 	}
@@ -97,9 +104,10 @@ type serverStream struct {
 func (s *serverStream) Context() context.Context { return s.ctx }
 
 // authorize applies the rule of fullMethod to the call whose incoming
-// context is ctx. It returns the context for the handler, or the status
-// error to end the call with.
-func (i *Interceptor) authorize(ctx context.Context, fullMethod string) (context.Context, error) {
+// context is ctx (and whose stream is ss, nil for a unary call). It
+// returns the context for the handler, or the status error to end the call
+// with.
+func (i *Interceptor) authorize(ctx context.Context, fullMethod string, ss grpc.ServerStream) (context.Context, error) {
 	r := i.lookup(fullMethod)
 	if r != nil && r.public {
 		return ctx, nil
@@ -108,7 +116,12 @@ func (i *Interceptor) authorize(ctx context.Context, fullMethod string) (context
 	c, ok := authz.FromContext(ctx)
 	if !ok || !c.ValidatedBy(i.v) { // only this validator's claims are reused
 		var err *authz.Error
-		if c, err = i.authenticate(ctx, md); err != nil {
+		var dpop bool
+		c, dpop, err = i.authenticate(ctx, md, fullMethod)
+		if dpop {
+			i.offerNonce(ctx, ss)
+		}
+		if err != nil {
 			return ctx, i.refuse(ctx, fullMethod, err, nil)
 		}
 		ctx = authz.NewContext(ctx, c)
@@ -128,17 +141,26 @@ func (i *Interceptor) authorize(ctx context.Context, fullMethod string) (context
 }
 
 // authenticate validates the bearer token in md.
-func (i *Interceptor) authenticate(ctx context.Context, md metadata.MD) (*authz.Claims, *authz.Error) {
-	tok, err := bearerToken(md)
+func (i *Interceptor) authenticate(ctx context.Context, md metadata.MD, fullMethod string) (c *authz.Claims, dpop bool, _ *authz.Error) {
+	scheme, tok, err := i.credential(md)
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, false, err
+	case tok == "" && i.dpop == authz.DPoPRequired:
+		return nil, false, &authz.Error{Kind: authz.ErrMissingToken, Reason: "the call has no DPoP token"}
 	case tok == "":
-		return nil, &authz.Error{Kind: authz.ErrMissingToken, Reason: "the call has no bearer token"}
+		return nil, false, &authz.Error{Kind: authz.ErrMissingToken, Reason: "the call has no bearer token"}
+	case scheme == bearer.Bearer && i.dpop == authz.DPoPRequired:
+		return nil, false, &authz.Error{Kind: authz.ErrTokenType, Reason: "this service accepts only DPoP-bound tokens, sent with the DPoP scheme and a proof"}
 	}
-	c, verr := i.v.Validate(ctx, string(tok))
+	var verr error
+	if dpop = scheme == bearer.DPoP; dpop {
+		c, verr = i.validateDPoP(ctx, md, fullMethod, tok)
+	} else {
+		c, verr = i.v.Validate(ctx, string(tok))
+	}
 	if verr == nil {
-		return c, nil
+		return c, dpop, nil
 	}
 	e := authz.AsError(verr, authz.ErrMalformed)
 	// Validate reports token defects only. Should a kind answered with
@@ -148,7 +170,7 @@ func (i *Interceptor) authenticate(ctx context.Context, md metadata.MD) (*authz.
 		errors.Is(e.Kind, authz.ErrMissingToken) || errors.Is(e.Kind, authz.ErrInvalidRequest) {
 		e = &authz.Error{Kind: authz.ErrMalformed, Reason: e.Reason}
 	}
-	return nil, e
+	return nil, dpop, e
 }
 
 // authorize applies r to the claims c of a call with metadata md.

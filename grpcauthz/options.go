@@ -10,8 +10,10 @@ import (
 // config collects the options; New checks it once.
 type config struct {
 	options.Failure
-	logger   *slog.Logger
-	observer authz.Observer
+	logger      *slog.Logger
+	observer    authz.Observer
+	dpop        authz.DPoPMode
+	externalURL string
 }
 
 // Option configures an [Interceptor] in [New]. Options are made by the
