@@ -8,7 +8,7 @@
 //	    -resource https://api.example.com -scope read:documents -url http://127.0.0.1:8080/documents
 //
 // -replay sends the API the same proof a second time, which it must
-// refuse. The token endpoint is read from the issuer's discovery document;
+// refuse; -replay-to URL sends it to another replica instead. The token endpoint is read from the issuer's discovery document;
 // authz dev-issuer issues DPoP-bound tokens, and so does Logto for
 // clients that send a DPoP proof.
 package main
@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	scope := fs.String("scope", "read:documents", "the permissions to ask for")
 	api := fs.String("url", "http://127.0.0.1:8080/documents", "the API URL to GET")
 	replay := fs.Bool("replay", false, "send the same proof again, which the API must refuse")
+	replayTo := fs.String("replay-to", "", "send the replayed proof to this URL instead of -url: another replica behind the same external URL")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -76,9 +77,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if status != http.StatusOK {
 		return 1
 	}
-	if *replay {
+	if *replay || *replayTo != "" {
+		target := *api
+		if *replayTo != "" {
+			target = *replayTo
+		}
 		fmt.Fprintln(stdout, "the same proof again:")
-		if status, _, err = key.call(ctx, *api, tok.AccessToken, proof, stdout); err != nil {
+		if status, _, err = key.call(ctx, target, tok.AccessToken, proof, stdout); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}

@@ -79,19 +79,46 @@ func thumbprintOf(t *testing.T, m jwkset.JWKMarshal) string {
 }
 
 // api serves GET /documents behind DPoP-required middleware.
-func api(t *testing.T, iss *authztest.Issuer, dc authz.DPoPConfig) string {
+func api(t *testing.T, iss *authztest.Issuer, dc authz.DPoPConfig, opts ...middleware.Option) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = apiHandler(t, iss, dc, opts...)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL + "/documents"
+}
+
+func apiHandler(t *testing.T, iss *authztest.Issuer, dc authz.DPoPConfig, opts ...middleware.Option) http.Handler {
 	t.Helper()
 	v, err := authz.New(iss.URL(), []string{resource}, authz.WithDPoP(dc))
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
-	mw, err := middleware.New(v, middleware.WithDPoP(authz.DPoPRequired), middleware.WithLogger(slog.New(slog.DiscardHandler)))
+	mw, err := middleware.New(v, append([]middleware.Option{middleware.WithDPoP(authz.DPoPRequired), middleware.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	require.NoError(t, err)
-	srv := httptest.NewServer(mw.Require("read:documents")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return mw.Require("read:documents")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := authz.FromContext(r.Context())
 		_, _ = w.Write([]byte(`{"dpop_key":"` + c.KeyThumbprint + `"}`))
-	})))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/documents"
+	}))
+}
+
+// TestClientReplayToAnotherReplica: two replicas behind one external URL
+// (replica A's) and one replay cache: the proof A accepted, replayed to
+// B, is refused.
+func TestClientReplayToAnotherReplica(t *testing.T) {
+	iss := newIssuer(t)
+	shared := authz.NewMemoryReplayCache(64)
+	a := httptest.NewUnstartedServer(nil)
+	external := "http://" + a.Listener.Addr().String()
+	a.Config.Handler = apiHandler(t, iss, authz.DPoPConfig{Replay: shared}, middleware.WithExternalURL(external))
+	a.Start()
+	t.Cleanup(a.Close)
+	b := api(t, iss, authz.DPoPConfig{Replay: shared}, middleware.WithExternalURL(external))
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"-issuer", iss.URL(), "-client", "app:s3cret", "-url", a.URL + "/documents", "-replay-to", b}, &out, &errOut)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "GET "+a.URL+"/documents: 200 OK")
+	assert.Contains(t, out.String(), "the same proof again:\nGET "+b+": 401 Unauthorized")
+	assert.Contains(t, out.String(), "replayed")
 }
 
 func newIssuer(t *testing.T) *authztest.Issuer {
