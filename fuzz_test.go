@@ -493,3 +493,56 @@ func FuzzAgainstGolangJWT(f *testing.F) {
 		t.Fatalf("authz refuses (%v) what golang-jwt accepts, for no listed reason: header %s, claims %s", err, hdr, payload)
 	})
 }
+
+// FuzzDPoPProof feeds ValidateDPoP a bound token with fuzzed proofs and
+// request methods and URLs: it never panics, always answers with claims or
+// one sentinel error, and accepts only a proof whose header and claims
+// segments are those of a proof the key signed for that method and URL
+// (each at most once: the replay cache remembers it).
+func FuzzDPoPProof(f *testing.F) {
+	c := newClock()
+	iss, err := authztest.NewIssuer(authztest.WithClock(c.Now))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(iss.Close)
+	v, err := authz.New(iss.URL(), []string{api}, authz.WithClock(c.Now), authz.WithDPoP(authz.DPoPConfig{}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(v.Close)
+	key, err := authztest.NewDPoPKey("ES256", c.Now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	tok, err := iss.APIToken(api, authztest.BoundTo(key))
+	if err != nil {
+		f.Fatal(err)
+	}
+	const url = "https://api.example.com/documents"
+	signed := map[string]bool{} // the signing inputs of the proofs made here
+	for _, opts := range [][]authztest.ProofOption{nil, {authztest.ProofHeader("typ", "JWT")}, {authztest.WithoutProofClaim("ath")}, {authztest.ProofAlgorithm("none")}} {
+		p, err := key.Proof("GET", url, tok, opts...)
+		if err != nil {
+			f.Fatal(err)
+		}
+		signed[p[:strings.LastIndexByte(p, '.')]] = true
+		f.Add(p, "GET", url)
+	}
+	f.Add("e30.e30.", "GET", url)
+	f.Add("", "POST", "http://[::1]:8080/")
+	f.Fuzz(func(t *testing.T, proof, method, target string) {
+		claims, err := v.ValidateDPoP(context.Background(), tok, authz.DPoPRequest{Proof: proof, Method: method, URL: target})
+		checkOutcome(t, claims, err)
+		if err != nil {
+			return
+		}
+		dot := strings.LastIndexByte(proof, '.')
+		if !signed[proof[:dot]] || method != "GET" {
+			t.Fatalf("accepted a proof the key did not sign for this request: %q %q %q", proof, method, target)
+		}
+		if claims.KeyThumbprint != key.Thumbprint() {
+			t.Fatalf("accepted claims bound to %q", claims.KeyThumbprint)
+		}
+	})
+}
