@@ -69,6 +69,9 @@ type Validator struct {
 	relaxTyp              bool
 	boundAsBearer         bool
 	dpop                  *dpopState // nil without WithDPoP
+	resolved              *resolved  // nil without WithIssuerResolver
+	insecureHTTP          bool
+	setOptions            jwks.Options // the options of every key set, but Issuer and URL
 	now                   func() time.Time
 	log                   *slog.Logger
 	parser                *jwt.Parser
@@ -129,6 +132,26 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		log:           c.logger,
 		cacheTTL:      c.cacheTTL,
 		observer:      c.observer,
+	}
+	v.insecureHTTP = c.insecureHTTP
+	v.setOptions = jwks.Options{
+		Client:          c.client,
+		RefreshInterval: c.refreshInterval,
+		Cooldown:        c.refreshCooldown,
+		Now:             c.now,
+		Logger:          c.logger,
+		OnRefresh:       v.refreshed,
+		PrepareKeys:     !c.stdlibCrypto,
+	}
+	if c.resolver != nil {
+		r, err := newResolved(c.resolver, c.resolverConfig, v)
+		if err != nil {
+			return nil, err
+		}
+		v.resolved = r
+		if issuer == "" { // no static issuer: the resolver decides them all
+			c.issuers = c.issuers[1:]
+		}
 	}
 	if c.dpop != nil {
 		d, err := newDPoPState(c.dpop)
@@ -203,18 +226,7 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 	v.apiAudiences = strings.Join(apis, ", ")
 	// Every input is checked: start a key set per issuer.
 	for _, iss := range c.issuers {
-		set, err := jwks.New(jwks.Options{
-			Issuer:          iss,
-			URL:             c.jwksURLs[iss],
-			Client:          c.client,
-			RefreshInterval: c.refreshInterval,
-			Cooldown:        c.refreshCooldown,
-			AllowHTTP:       c.insecureHTTP || isLoopback(iss),
-			Now:             c.now,
-			Logger:          c.logger,
-			OnRefresh:       v.refreshed,
-			PrepareKeys:     !c.stdlibCrypto,
-		})
+		set, err := v.newSet(iss, c.jwksURLs[iss])
 		if err != nil {
 			v.Close()
 			return nil, fmt.Errorf("authz: key set for %q: %w", iss, err)
@@ -222,6 +234,15 @@ func New(issuer string, audiences []string, opts ...Option) (*Validator, error) 
 		v.issuers[iss] = set
 	}
 	return v, nil
+}
+
+// newSet starts the key set of issuer, whose JWKS URL is jwksURL ("" for
+// OIDC discovery).
+func (v *Validator) newSet(issuer, jwksURL string) (*jwks.Set, error) {
+	o := v.setOptions
+	o.Issuer, o.URL = issuer, jwksURL
+	o.AllowHTTP = v.insecureHTTP || isLoopback(issuer)
+	return jwks.New(o)
 }
 
 // Ready waits until the keys of every configured issuer are loaded, or ctx
@@ -243,6 +264,9 @@ func (v *Validator) Ready(ctx context.Context) error {
 func (v *Validator) Close() {
 	for _, s := range v.issuers {
 		s.Close()
+	}
+	if v.resolved != nil {
+		v.resolved.close()
 	}
 }
 

@@ -40,6 +40,13 @@ func (v *Validator) validateHashed(ctx context.Context, raw string, digest *cach
 	}
 	now := v.now()
 	if e, ok := v.cache.Get(key, now.UnixNano()); ok && e.set.Epoch() == e.epoch {
+		if e.tenant != nil && !v.resolved.fresh(e.tenant, now.UnixNano()) {
+			// A resolved issuer due for re-confirmation: the resolver
+			// decides before the cached token is accepted.
+			if _, err := v.resolved.confirm(ctx, e.tenant, now); err != nil {
+				return nil, cacheHit, err
+			}
+		}
 		if err := v.checkTimes(&e.claims, now); err != nil {
 			return nil, cacheHit, err
 		}
@@ -142,4 +149,5 @@ type cached struct {
 	claims Claims
 	set    *jwks.Set
 	epoch  uint64
+	tenant *tenant // the resolved issuer, nil for a configured one
 }

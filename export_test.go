@@ -17,3 +17,11 @@ func PreparedReady(v *Validator, issuer, kid, alg string) bool {
 	key, err := set.Keyfunc(context.Background())(&jwt.Token{Header: map[string]any{"kid": kid, "alg": alg}})
 	return err == nil && set.ECDSA(kid, key) != nil
 }
+
+// ResolvedIssuers is how many resolved issuers hold a key set in v.
+func ResolvedIssuers(v *Validator) int {
+	if v.resolved == nil {
+		return 0
+	}
+	return v.resolved.len()
+}

@@ -25,6 +25,8 @@ type config struct {
 	relaxTyp        bool
 	boundAsBearer   bool
 	dpop            *DPoPConfig
+	resolver        IssuerResolver
+	resolverConfig  ResolverConfig
 	stdlibCrypto    bool
 	insecureHTTP    bool
 	now             func() time.Time

@@ -57,17 +57,26 @@ func (v *Validator) verify(ctx context.Context, raw string) (*cached, error) {
 		return nil, err
 	}
 	set := v.issuers[wc.Iss]
+	var ten *tenant
 	if set == nil {
 		if wc.Iss == "" {
 			return nil, newError(ErrIssuer, `token has no "iss"`)
 		}
-		return nil, newError(ErrIssuer, fmt.Sprintf("issuer %s is not trusted; trusted: %s", quoteSafe(wc.Iss), v.trusted))
+		if v.resolved == nil {
+			return nil, newError(ErrIssuer, fmt.Sprintf("issuer %s is not trusted; trusted: %s", quoteSafe(wc.Iss), v.trusted))
+		}
+		// Not configured: the resolver decides, before any I/O for it.
+		t, err := v.resolved.set(ctx, wc.Iss)
+		if err != nil {
+			return nil, err
+		}
+		ten, set = t, t.set
 	}
 	wc.Iss = set.Issuer() // the configured string: one copy for every cached token
 
 	// 5. The key, by "kid", from that issuer's set. The epoch is read
 	// before the lookup: see jwks.Set.Epoch.
-	e := &cached{set: set, epoch: set.Epoch()}
+	e := &cached{set: set, epoch: set.Epoch(), tenant: ten}
 	key, err := v.key(ctx, set, &h)
 	if err != nil {
 		return nil, err

@@ -250,6 +250,11 @@ func (s *Set) Issuer() string { return s.opts.Issuer }
 // epoch is unchanged.
 func (s *Set) Epoch() uint64 { return s.epoch.Load() }
 
+// Void advances the epoch: every verification that read the epoch before
+// is void, as after a refresh that removed a key. The validator voids the
+// set of an issuer it stops trusting.
+func (s *Set) Void() { s.epoch.Add(1) }
+
 // Loaded reports whether a key set has been loaded.
 func (s *Set) Loaded() bool {
 	return s.keys.Load().byKID != nil
