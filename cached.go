@@ -40,17 +40,24 @@ func (v *Validator) validateHashed(ctx context.Context, raw string, digest *cach
 	}
 	now := v.now()
 	if e, ok := v.cache.Get(key, now.UnixNano()); ok && e.set.Epoch() == e.epoch {
+		hit := true
 		if e.tenant != nil && !v.resolved.fresh(e.tenant, now.UnixNano()) {
 			// A resolved issuer due for re-confirmation: the resolver
 			// decides before the cached token is accepted.
-			if _, err := v.resolved.confirm(ctx, e.tenant, now); err != nil {
+			t, err := v.resolved.confirm(ctx, e.tenant, now)
+			if err != nil {
 				return nil, cacheHit, err
 			}
+			// Trusted on new terms, the issuer was resolved again: the
+			// token is verified again under them.
+			hit = t == e.tenant
 		}
-		if err := v.checkTimes(&e.claims, now); err != nil {
-			return nil, cacheHit, err
+		if hit {
+			if err := v.checkTimes(&e.claims, now); err != nil {
+				return nil, cacheHit, err
+			}
+			return e.claims.clone(raw), cacheHit, nil
 		}
-		return e.claims.clone(raw), cacheHit, nil
 	}
 	e, how, err := v.verifyOnce(ctx, key, raw, now)
 	if err != nil {

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -41,7 +42,12 @@ func validOrgID(id string) bool {
 // names an accepted API audience and any organization is refused, so that
 // the kind of every token is plain (its two kinds of permissions come from
 // separate namespaces).
-func (v *Validator) audience(aud []string) (orgID string, orgAud bool, err error) {
+//
+// apis, when not nil, are the API audiences of the token's issuer (a
+// resolved issuer's own, [IssuerTrust].Audiences), which replace the
+// validator's API audiences; organization audiences are always the
+// validator's.
+func (v *Validator) audience(aud []string, apis []string) (orgID string, orgAud bool, err error) {
 	apiMatched, namesOrg := false, false
 	for i, a := range aud {
 		id, isOrg := strings.CutPrefix(a, organizationPrefix)
@@ -57,6 +63,11 @@ func (v *Validator) audience(aud []string) (orgID string, orgAud bool, err error
 				return "", false, newError(ErrAudience, "token names more than one organization")
 			}
 			orgID, orgAud = id, true
+		case apis != nil:
+			if j := slices.Index(apis, a); j >= 0 {
+				aud[i] = apis[j] // one copy of the string for every token
+				apiMatched = true
+			}
 		case v.hasAudience(a):
 			aud[i] = v.configuredAudience(a) // one copy of the string for every token
 			apiMatched = true
@@ -71,7 +82,7 @@ func (v *Validator) audience(aud []string) (orgID string, orgAud bool, err error
 	if len(aud) == 0 {
 		return "", false, newError(ErrAudience, `token has no "aud"`)
 	}
-	return "", false, newError(ErrAudience, v.audienceHint(aud))
+	return "", false, newError(ErrAudience, v.audienceHint(aud, apis))
 }
 
 // configuredAudience returns the configured string equal to a.
@@ -95,7 +106,7 @@ func (v *Validator) hasAudience(a string) bool {
 
 // audienceHint explains the two common mix-ups: an organization token sent to
 // an API, and an API token sent to an organization route.
-func (v *Validator) audienceHint(aud []string) string {
+func (v *Validator) audienceHint(aud []string, apis []string) string {
 	for _, a := range aud {
 		if strings.HasPrefix(a, organizationPrefix) {
 			return "token is an organization token, not an access token for this API"
@@ -104,7 +115,11 @@ func (v *Validator) audienceHint(aud []string) string {
 	if !v.acceptsAPI {
 		return "token is an access token for an API resource, not an organization token"
 	}
-	return fmt.Sprintf(`token is not for this API: its "aud" is %s; this API is %s`, quoteList(aud), v.apiAudiences)
+	this := v.apiAudiences
+	if apis != nil {
+		this = strings.Join(apis, ", ")
+	}
+	return fmt.Sprintf(`token is not for this API: its "aud" is %s; this API is %s`, quoteList(aud), this)
 }
 
 // quoteList quotes values taken from an unverified token for an error

@@ -3,8 +3,10 @@ package authz
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +23,14 @@ type IssuerTrust struct {
 	// JWKSURL is the issuer's JWKS URL; "" finds it by OIDC discovery from
 	// the issuer, as for configured issuers.
 	JWKSURL string
+	// Audiences, when not nil, are the issuer's own API resource
+	// indicators: they replace the validator's API audiences for its tokens
+	// (a tenant whose API has an indicator of its own). Organization
+	// audiences are always the validator's, so they may not appear here,
+	// and the validator must accept API tokens. When a re-confirmation
+	// answers another JWKSURL or other Audiences, the issuer starts again
+	// from the new answer, and its tokens accepted on the old one are void.
+	Audiences []string
 }
 
 // IssuerResolver decides at run time whether an issuer that [New] was not
@@ -105,9 +115,11 @@ type resolved struct {
 
 // tenant is one resolved issuer and its key set.
 type tenant struct {
-	issuer string
-	set    *jwks.Set
-	elem   *list.Element
+	issuer    string
+	set       *jwks.Set
+	elem      *list.Element
+	audiences []string // IssuerTrust.Audiences; nil for the validator's
+	jwksURL   string   // IssuerTrust.JWKSURL
 
 	lastUsed    atomic.Int64 // Unix nanoseconds
 	confirmedAt atomic.Int64 // Unix nanoseconds
@@ -207,11 +219,17 @@ func (r *resolved) create(ctx context.Context, iss string, key cache.Key) (*tena
 			return nil, wrapError(ErrKeysUnavailable, "the issuer resolver gave an invalid JWKS URL", err)
 		}
 	}
+	if err := r.v.checkIssuerAudiences(trust.Audiences); err != nil {
+		return nil, wrapError(ErrKeysUnavailable, "the issuer resolver gave invalid audiences", err)
+	}
 	set, err := r.v.newSet(iss, trust.JWKSURL)
 	if err != nil {
 		return nil, wrapError(ErrKeysUnavailable, "the key set of a resolved issuer could not be started", err)
 	}
-	t := &tenant{issuer: iss, set: set}
+	t := &tenant{issuer: iss, set: set, audiences: slices.Clone(trust.Audiences), jwksURL: trust.JWKSURL}
+	if trust.Audiences != nil && t.audiences == nil {
+		t.audiences = []string{} // given but empty: no API audience at all
+	}
 	t.lastUsed.Store(now.UnixNano())
 	t.confirmedAt.Store(now.UnixNano())
 	var drop []*tenant
@@ -275,15 +293,27 @@ func (r *resolved) confirm(ctx context.Context, t *tenant, now time.Time) (*tena
 			n := r.v.now()
 			r.negative.Put(cache.KeyOf(t.issuer), struct{}{}, n.Add(r.cfg.NegativeTTL).UnixNano(), n.UnixNano())
 			return nil, newError(ErrIssuer, fmt.Sprintf("issuer %s is no longer trusted", quoteSafe(t.issuer)))
+		case trust.JWKSURL != t.jwksURL || !slices.Equal(trust.Audiences, t.audiences) || (trust.Audiences == nil) != (t.audiences == nil):
+			// Trusted on other terms: start again from this answer, and
+			// void the tokens accepted on the old ones.
+			r.remove(t)
+			return nil, errRetry
 		}
 		t.confirmedAt.Store(r.v.now().UnixNano())
 		return t, nil
 	})
+	if errors.Is(err, errRetry) {
+		return r.set(ctx, t.issuer)
+	}
 	if err != nil {
 		return nil, AsError(err, ErrKeysUnavailable)
 	}
 	return t, nil
 }
+
+// errRetry is confirm's signal that the issuer was dropped to be resolved
+// again.
+var errRetry = errors.New("resolve the issuer again")
 
 // remove takes t out of the tenants and drops it.
 func (r *resolved) remove(t *tenant) {
@@ -333,4 +363,23 @@ func (r *resolved) close() {
 	for _, t := range all {
 		t.drop()
 	}
+}
+
+// checkIssuerAudiences checks a resolver's IssuerTrust.Audiences.
+func (v *Validator) checkIssuerAudiences(apis []string) error {
+	if apis == nil {
+		return nil
+	}
+	if !v.acceptsAPI {
+		return errors.New("the validator accepts no API tokens, so an issuer cannot have API audiences")
+	}
+	for _, a := range apis {
+		switch {
+		case a == "" || strings.TrimSpace(a) != a:
+			return fmt.Errorf("audience %q is empty or has surrounding spaces", a)
+		case strings.HasPrefix(a, organizationPrefix):
+			return fmt.Errorf("audience %q is an organization: organization audiences are the validator's", a)
+		}
+	}
+	return nil
 }

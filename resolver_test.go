@@ -381,3 +381,46 @@ func BenchmarkResolvedHit(b *testing.B) {
 		})
 	}
 }
+
+// TestIssuerAudiences: a resolved issuer's own API audiences replace the
+// validator's for its tokens; new terms at re-confirmation void the tokens
+// accepted on the old ones; organization audiences are refused there.
+func TestIssuerAudiences(t *testing.T) {
+	c := newClock()
+	d := newTenants()
+	terms := map[string][]string{}
+	resolve := func(ctx context.Context, iss string) (authz.IssuerTrust, error) {
+		trust, err := d.resolve(ctx, iss)
+		d.mu.Lock()
+		trust.Audiences = terms[iss]
+		d.mu.Unlock()
+		return trust, err
+	}
+	v, err := authz.New("", []string{api}, authz.WithClock(c.Now), authz.WithIssuerResolver(resolve, authz.ResolverConfig{Reconfirm: time.Minute}))
+	require.NoError(t, err)
+	defer v.Close()
+	a, b := newTenantIssuer(t, c), newTenantIssuer(t, c)
+	d.set(a.URL(), "")
+	d.set(b.URL(), "")
+	terms[a.URL()] = []string{"https://acme.api.example.com"}
+	terms[b.URL()] = []string{"urn:logto:organization:o1"}
+
+	own := must(t)(a.APIToken("https://acme.api.example.com"))
+	claims, err := v.Validate(context.Background(), own)
+	require.NoError(t, err, "the issuer's own audience")
+	assert.Equal(t, []string{"https://acme.api.example.com"}, claims.Audience)
+	_, err = v.Validate(context.Background(), must(t)(a.APIToken(api)))
+	require.ErrorIs(t, err, authz.ErrAudience, "the validator's audience is not this issuer's")
+
+	_, err = v.Validate(context.Background(), must(t)(b.APIToken(api)))
+	require.ErrorIs(t, err, authz.ErrKeysUnavailable, "an organization audience is the resolver's mistake: 503")
+
+	d.mu.Lock()
+	terms[a.URL()] = []string{"https://acme-v2.api.example.com"}
+	d.mu.Unlock()
+	c.Add(time.Minute)
+	_, err = v.Validate(context.Background(), own)
+	require.ErrorIs(t, err, authz.ErrAudience, "re-confirmed on new terms: the old audience no longer passes, cached or not")
+	_, err = v.Validate(context.Background(), must(t)(a.APIToken("https://acme-v2.api.example.com")))
+	require.NoError(t, err)
+}

@@ -88,7 +88,11 @@ func (v *Validator) verify(ctx context.Context, raw string) (*cached, error) {
 	}
 
 	// 7 and 8. "aud", then the times.
-	if err := v.claims(&e.claims, &wc); err != nil {
+	var apis []string
+	if ten != nil {
+		apis = ten.audiences
+	}
+	if err := v.claims(&e.claims, &wc, apis); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -226,8 +230,8 @@ func (v *Validator) checkType(h *joseHeader) *Error {
 
 // claims implements rules 7 and 8 on a token with a verified signature and
 // builds its Claims.
-func (v *Validator) claims(c *Claims, wc *wireClaims) error {
-	orgID, orgAud, err := v.audience(wc.Aud)
+func (v *Validator) claims(c *Claims, wc *wireClaims, apis []string) error {
+	orgID, orgAud, err := v.audience(wc.Aud, apis)
 	if err != nil {
 		return err
 	}
