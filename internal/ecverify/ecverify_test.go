@@ -63,28 +63,41 @@ func sign(t *testing.T, k *ecdsa.PrivateKey, hash []byte) (r, s *big.Int) {
 	return r, s
 }
 
+// TestRecode: for both curves and both window widths (keys' and the
+// generator's), the signed digits of random scalars, the order's extremes
+// and the carry-heavy all-ones pattern add up to the scalar, each within
+// [-2^(w-1), 2^(w-1)].
 func TestRecode(t *testing.T) {
 	for _, c := range []struct {
-		n       *big.Int
-		bytes   int
-		windows int
-	}{{p384.n, p384.bytes, p384.windows}, {p256.n, p256.bytes, p256.windows}} {
-		for range 200 {
-			k, err := rand.Int(rand.Reader, c.n)
-			require.NoError(t, err)
-			b := make([]byte, c.bytes)
-			k.FillBytes(b)
-			sum := new(big.Int)
-			digits := recode(b, c.windows)
-			for i, d := range digits {
-				require.LessOrEqual(t, int(d), entries)
-				require.GreaterOrEqual(t, int(d), -entries)
-				if i >= c.windows {
-					require.Zero(t, d)
-				}
-				sum.Add(sum, new(big.Int).Lsh(big.NewInt(int64(d)), uint(window*i)))
+		n     *big.Int
+		bits  int
+		bytes int
+	}{{p384.n, p384.bits, p384.bytes}, {p256.n, p256.bits, p256.bytes}} {
+		for _, w := range []int{window, gWindow} {
+			windows := (c.bits + 1 + w - 1) / w
+			scalars := []*big.Int{big.NewInt(0), big.NewInt(1), new(big.Int).Sub(c.n, big.NewInt(1)),
+				new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(c.bits)), big.NewInt(1))}
+			for range 200 {
+				k, err := rand.Int(rand.Reader, c.n)
+				require.NoError(t, err)
+				scalars = append(scalars, k)
 			}
-			require.Equal(t, 0, sum.Cmp(k), "the digits add up to the scalar")
+			for _, k := range scalars {
+				b := make([]byte, c.bytes)
+				k.FillBytes(b)
+				sum := new(big.Int)
+				var digits [maxWindows]int16
+				recode(&digits, b, windows, w)
+				for i, d := range digits {
+					require.LessOrEqual(t, int(d), 1<<(w-1))
+					require.GreaterOrEqual(t, int(d), -(1 << (w - 1)))
+					if i >= windows {
+						require.Zero(t, d)
+					}
+					sum.Add(sum, new(big.Int).Lsh(big.NewInt(int64(d)), uint(w*i)))
+				}
+				require.Equal(t, 0, sum.Cmp(k), "w=%d: the digits add up to %x", w, k)
+			}
 		}
 	}
 }
@@ -375,4 +388,22 @@ func BenchmarkNew(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGeneratorTable is the cost of the generator's table, with its
+// wider window: paid once per process and curve, when the first key of
+// the curve gets its table.
+func BenchmarkGeneratorTable(b *testing.B) {
+	b.Run("curve=P-384", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p384.table(p384.newP().SetGenerator(), gWindow)
+		}
+	})
+	b.Run("curve=P-256", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p256.table(p256.newP().SetGenerator(), gWindow)
+		}
+	})
 }
