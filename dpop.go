@@ -381,24 +381,9 @@ func (p *proof) decodeProofSegment(seg, what string) ([]byte, *Error) {
 	return b, nil
 }
 
-// uniqueMembers calls fn for each member of the JSON object b, refusing a
-// name given twice or more than maxHeaderMembers members.
-func uniqueMembers(b []byte, what string, fn func(name, value []byte) *Error) *Error {
-	var names [maxHeaderMembers][]byte
-	n := 0
-	err := eachMember(b, what, func(name, value []byte) *Error {
-		if n == len(names) {
-			return newError(ErrDPoPProof, fmt.Sprintf("%s has more than %d members", what, maxHeaderMembers))
-		}
-		for _, seen := range names[:n] {
-			if bytes.Equal(seen, name) {
-				return newError(ErrDPoPProof, fmt.Sprintf("%s member %s appears twice", what, quoteSafe(string(name))))
-			}
-		}
-		names[n] = name
-		n++
-		return fn(name, value)
-	})
+// proofMembers is uniqueMembers for a proof: every error is ErrDPoPProof.
+func proofMembers(b []byte, what string, fn func(name, value []byte) *Error) *Error {
+	err := uniqueMembers(b, what, ErrDPoPProof, fn)
 	if err != nil {
 		err.Kind = ErrDPoPProof
 	}
@@ -415,7 +400,7 @@ func (p *proof) header(seg string, d *dpopState) ([]byte, *Error) {
 	var typ string
 	var jwk []byte
 	crit := false
-	err = uniqueMembers(b, "proof header", func(name, value []byte) *Error {
+	err = proofMembers(b, "proof header", func(name, value []byte) *Error {
 		switch string(name) {
 		case "typ":
 			return proofString(value, "typ", &typ)
@@ -446,7 +431,7 @@ func (p *proof) header(seg string, d *dpopState) ([]byte, *Error) {
 // parseKey reads the proof's "jwk": a public key, fitting "alg", whose
 // thumbprint it records.
 func (p *proof) parseKey(raw []byte) *Error {
-	err := uniqueMembers(raw, `proof "jwk"`, func(name, _ []byte) *Error {
+	err := proofMembers(raw, `proof "jwk"`, func(name, _ []byte) *Error {
 		if privateMembers[string(name)] {
 			return newError(ErrDPoPProof, fmt.Sprintf(`proof "jwk" holds private key material (%q): it must be the public key only`, name))
 		}
@@ -482,7 +467,7 @@ func (p *proof) claims(seg string) *Error {
 		return err
 	}
 	var iat numericDate
-	err = uniqueMembers(b, "proof claims", func(name, value []byte) *Error {
+	err = proofMembers(b, "proof claims", func(name, value []byte) *Error {
 		switch string(name) {
 		case "jti":
 			return proofString(value, "jti", &p.jti)

@@ -38,19 +38,7 @@ func parseHeader(seg string) (joseHeader, *Error) {
 		return joseHeader{}, err
 	}
 	var h joseHeader
-	var names [maxHeaderMembers][]byte
-	n := 0
-	perr := eachMember(b, "header", func(name, value []byte) *Error {
-		if n == len(names) {
-			return newError(ErrMalformed, fmt.Sprintf("header has more than %d members", maxHeaderMembers))
-		}
-		for _, seen := range names[:n] {
-			if bytes.Equal(seen, name) {
-				return newError(ErrMalformed, fmt.Sprintf("header member %s appears twice", quoteSafe(string(name))))
-			}
-		}
-		names[n] = name
-		n++
+	perr := uniqueMembers(b, "header", ErrMalformed, func(name, value []byte) *Error {
 		switch string(name) {
 		case "alg":
 			if value[0] != '"' {
@@ -79,6 +67,27 @@ func parseHeader(seg string) (joseHeader, *Error) {
 		return joseHeader{}, newError(ErrAlgorithm, `header has no "alg"`)
 	}
 	return h, nil
+}
+
+// uniqueMembers calls fn for each member of the JSON object b (see
+// eachMember), refusing with an error of kind a name given twice, or more
+// than maxHeaderMembers members: what names b in the messages.
+func uniqueMembers(b []byte, what string, kind error, fn func(name, value []byte) *Error) *Error {
+	var names [maxHeaderMembers][]byte
+	n := 0
+	return eachMember(b, what, func(name, value []byte) *Error {
+		if n == len(names) {
+			return newError(kind, fmt.Sprintf("%s has more than %d members", what, maxHeaderMembers))
+		}
+		for _, seen := range names[:n] {
+			if bytes.Equal(seen, name) {
+				return newError(kind, fmt.Sprintf("%s member %s appears twice", what, quoteSafe(string(name))))
+			}
+		}
+		names[n] = name
+		n++
+		return fn(name, value)
+	})
 }
 
 // decodeClaims decodes the claims segment, base64url of a UTF-8 JSON object

@@ -125,19 +125,7 @@ func (c *confirmation) decode(value []byte) *Error {
 		return newError(ErrMalformed, `"cnf" is not an object`)
 	}
 	c.set = true
-	var names [maxHeaderMembers][]byte
-	n := 0
-	return eachMember(value, `"cnf"`, func(name, v []byte) *Error {
-		if n == len(names) {
-			return newError(ErrMalformed, fmt.Sprintf(`"cnf" has more than %d members`, maxHeaderMembers))
-		}
-		for _, seen := range names[:n] {
-			if bytes.Equal(seen, name) {
-				return newError(ErrMalformed, fmt.Sprintf(`"cnf" member %s appears twice`, quoteSafe(string(name))))
-			}
-		}
-		names[n] = name
-		n++
+	return uniqueMembers(value, `"cnf"`, ErrMalformed, func(name, v []byte) *Error {
 		if string(name) != "jkt" {
 			return nil
 		}

@@ -2,7 +2,6 @@ package grpcauthz
 
 import (
 	"context"
-	"net/url"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/baseurl"
 	"github.com/seed31d61d31/authz/internal/bearer"
 )
 
@@ -41,9 +41,7 @@ func WithDPoP(mode authz.DPoPMode) Option {
 // fragment or user information; New fails otherwise.
 func WithExternalURL(base string) Option {
 	return optionFunc(func(c *config) {
-		u, err := url.Parse(base)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-			u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(base, "#") {
+		if !baseurl.Valid(base, false) {
 			c.Fail("grpcauthz: ", "WithExternalURL(%q): want an absolute http or https URL with no path, query, fragment or user information", base)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/seed31d61d31/authz"
+	"github.com/seed31d61d31/authz/internal/baseurl"
 	"github.com/seed31d61d31/authz/internal/bearer"
 )
 
@@ -36,9 +37,7 @@ func WithDPoP(mode authz.DPoPMode) Option {
 // trailing slash; New fails otherwise.
 func WithExternalURL(base string) Option {
 	return optionFunc(func(c *config) {
-		u, err := url.Parse(base)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(base, "/") || strings.Contains(base, "#") {
+		if !baseurl.Valid(base, true) {
 			c.Fail("middleware: ", "WithExternalURL(%q): want an absolute http or https URL with no query, fragment, user information or trailing slash", base)
 			return
 		}
