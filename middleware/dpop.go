@@ -108,15 +108,18 @@ func proofOf(r *http.Request) (string, *authz.Error) {
 	return strings.TrimSpace(vals[0]), nil
 }
 
+// The credential schemes of each mode in the Authorization header.
+var (
+	bearerScheme = []string{bearer.Bearer}
+	bothSchemes  = []string{bearer.Bearer, bearer.DPoP} // DPoPRequired too: Bearer, to refuse it with a reason
+)
+
 // schemes are the credential schemes m accepts in the Authorization header.
 func (m *Middleware) schemes() []string {
-	switch m.dpop {
-	case authz.DPoPAllowed:
-		return []string{bearer.Bearer, bearer.DPoP}
-	case authz.DPoPRequired:
-		return []string{bearer.DPoP, bearer.Bearer} // Bearer, to refuse it with a reason
+	if m.dpop == authz.BearerOnly {
+		return bearerScheme
 	}
-	return []string{bearer.Bearer}
+	return bothSchemes
 }
 
 // usedDPoP reports whether r presents its token with the DPoP scheme, which
