@@ -299,7 +299,16 @@ func (r *resolved) confirm(ctx context.Context, t *tenant, now time.Time) (*tena
 			r.remove(t)
 			return nil, errRetry
 		}
-		t.confirmedAt.Store(r.v.now().UnixNano())
+		n := r.v.now()
+		t.confirmedAt.Store(n.UnixNano())
+		// A tenant whose tokens all come from the verified-token cache is
+		// in use too: its recency is refreshed here, once a period.
+		t.lastUsed.Store(n.UnixNano())
+		r.mu.Lock()
+		if r.tenants[t.issuer] == t {
+			r.lru.MoveToFront(t.elem)
+		}
+		r.mu.Unlock()
 		return t, nil
 	})
 	if errors.Is(err, errRetry) {

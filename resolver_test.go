@@ -424,3 +424,25 @@ func TestIssuerAudiences(t *testing.T) {
 	_, err = v.Validate(context.Background(), must(t)(a.APIToken("https://acme-v2.api.example.com")))
 	require.NoError(t, err)
 }
+
+// TestCacheHitsKeepATenantInUse: a tenant whose token is served from the
+// verified-token cache is not idle: each re-confirmation refreshes its
+// recency, and it outlives IdleTimeout while in use.
+func TestCacheHitsKeepATenantInUse(t *testing.T) {
+	c := newClock()
+	f := newResolverFixture(t, c, authz.ResolverConfig{IdleTimeout: 90 * time.Second, Reconfirm: time.Minute})
+	a, b := newTenantIssuer(t, c), newTenantIssuer(t, c)
+	f.d.set(a.URL(), "")
+	f.d.set(b.URL(), "")
+	tok := must(t)(a.APIToken(api))
+	_, err := f.v.Validate(context.Background(), tok)
+	require.NoError(t, err)
+	for range 3 { // 3 minutes of cache hits, each minute re-confirmed
+		c.Add(time.Minute)
+		_, err = f.v.Validate(context.Background(), tok)
+		require.NoError(t, err)
+	}
+	_, err = f.v.Validate(context.Background(), must(t)(b.APIToken(api))) // a creation evicts the idle
+	require.NoError(t, err)
+	assert.Equal(t, 2, authz.ResolvedIssuers(f.v), "a, in use through the cache, is not idle")
+}

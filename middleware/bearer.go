@@ -27,13 +27,10 @@ func (m *Middleware) credential(r *http.Request) (scheme string, tok authz.Token
 	if err != nil {
 		return "", "", err
 	}
-	if scheme == bearer.DPoP {
-		if r.URL != nil && r.URL.RawQuery != "" {
-			if q, _ := url.ParseQuery(r.URL.RawQuery); q.Has(tokenParam) {
-				return "", "", invalidRequest("the request carries more than one access token (RFC 6750 allows one method per request)")
-			}
-		}
-		return scheme, tok, nil
+	// A token anywhere else is a second credential, whatever the header's
+	// scheme; only the header can carry a DPoP one.
+	if scheme == "" {
+		scheme = bearer.Bearer
 	}
 	if r.URL != nil && r.URL.RawQuery != "" {
 		// Errors are ignored as net/http's own URL.Query does: a pair that
@@ -69,7 +66,7 @@ func (m *Middleware) credential(r *http.Request) (scheme string, tok authz.Token
 			}
 		}
 	}
-	return bearer.Bearer, tok, nil
+	return scheme, tok, nil
 }
 
 // headerToken parses the Authorization header (RFC 6750 section 2.1; see

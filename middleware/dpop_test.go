@@ -349,3 +349,24 @@ func TestDPoPNonceFlow(t *testing.T) {
 	bearerResp := getDPoP(t, url, "Bearer "+must(t)(g.e.iss.APIToken(api, authztest.Scopes("read:documents"))))
 	assert.Equal(t, http.StatusOK, bearerResp.status, "bearer tokens need no nonce")
 }
+
+// TestDPoPTokenAndAnotherCredential: a DPoP token in the header and a
+// token in the query or a cookie is two credentials: 400.
+func TestDPoPTokenAndAnotherCredential(t *testing.T) {
+	g := newDPoPRig(t, authz.DPoPAllowed, authz.DPoPConfig{}, middleware.AllowCookieToken("at"), middleware.AllowQueryToken())
+	tok := g.bound(t)
+	for name, mod := range map[string]func(*http.Request){
+		"query":  func(r *http.Request) { r.URL.RawQuery = "access_token=" + tok },
+		"cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "at", Value: tok}) },
+	} {
+		url := g.srv + "/documents"
+		req, err := http.NewRequest("GET", url, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", g.proof(t, url, tok))
+		mod(req)
+		got := sendDPoP(t, req)
+		assert.Equal(t, http.StatusBadRequest, got.status, name)
+		assert.Contains(t, got.challenges[0], `error="invalid_request"`, name)
+	}
+}
